@@ -1,0 +1,18 @@
+// Nest 12 ships ESM only, so jest runs in its native ESM mode (see package.json "test").
+const tsJest = [
+  'ts-jest',
+  { useESM: true, tsconfig: 'tsconfig.json' },
+];
+const common = {
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+};
+export default {
+  projects: [
+    { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
+    { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },
+  ],
+};

@@ -1,0 +1,31 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { LoggerModule } from 'nestjs-pino';
+import { validateEnv, type EnvironmentVariables } from './config/env.validation.js';
+import { loggerOptionsFromEnv } from './config/logger.config.js';
+import { uploadsOptionsFromEnv } from './config/uploads.config.js';
+import { HealthModule } from './health/health.module.js';
+import { UploadsModule } from './uploads/uploads.module.js';
+
+/** The standalone service: the same UploadsModule a host would embed, configured from the environment. */
+@Module({})
+export class AppModule {
+  /** `overrides` win over the environment; tests use them to get a private storage root. */
+  static forRoot(overrides: Partial<Record<keyof EnvironmentVariables, string | number | boolean>> = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          validate: (raw) => validateEnv({ ...raw, ...overrides }),
+        }),
+        LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
+        EventEmitterModule.forRoot(),
+        UploadsModule.forRootAsync({ isGlobal: true, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import type { Server } from 'node:http';
+import type { INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Logger } from 'nestjs-pino';
+import type { EnvironmentVariables } from './config/env.validation.js';
+import { setupOpenApi } from './openapi.js';
+
+/** Everything `main.ts` does to the app before listening, shared with the e2e suites. */
+export function configureApp(app: INestApplication): void {
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  setupOpenApi(app);
+  applyServerTimeouts(app);
+}
+
+/**
+ * Node's default 5-minute `requestTimeout` would cut off a large upload on a slow link. Instead a
+ * whole request has no cap by default, and a connection with no bytes moving is closed.
+ */
+function applyServerTimeouts(app: INestApplication): void {
+  const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
+  const server = app.getHttpServer() as Server;
+  server.requestTimeout = config.get('HTTP_REQUEST_TIMEOUT_MS', { infer: true });
+  server.headersTimeout = config.get('HTTP_HEADERS_TIMEOUT_MS', { infer: true });
+  server.setTimeout(config.get('HTTP_IDLE_TIMEOUT_MS', { infer: true }));
+}

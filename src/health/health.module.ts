@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health.controller.js';
+import { StorageHealthIndicator } from './storage.health.js';
+
+/** `GET /health`. Needs `UploadsService` from a global `UploadsModule`. */
+@Module({
+  imports: [TerminusModule],
+  controllers: [HealthController],
+  providers: [StorageHealthIndicator],
+})
+export class HealthModule {}

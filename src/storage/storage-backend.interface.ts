@@ -1,0 +1,34 @@
+import type { Readable } from 'node:stream';
+
+/** Injection token of the {@link StorageBackend} that holds stored bytes. */
+export const STORAGE_BACKEND = Symbol('STORAGE_BACKEND');
+
+export interface ExpectedContent {
+  size: number;
+  sha256: string;
+}
+
+/** Inclusive byte range, as in HTTP. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Where stored bytes live. Streams only, never whole Buffers. Every failure is thrown as a
+ * `StorageError`. Keys are opaque ids chosen by Stowage, never client input.
+ */
+export interface StorageBackend {
+  /**
+   * Stores `body` under `key` atomically (no reader sees a partial object) and verifies it matches
+   * `expected`; a mismatch throws a permanent `StorageError` and leaves nothing at `key`. Writing the
+   * same key again replaces it, so a repeated call after a crash leaves exactly one copy.
+   */
+  put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void>;
+  /** Opens the object (or a range of it); throws `StorageError` with code `ENOENT` when missing. */
+  open(key: string, range?: ByteRange): Promise<Readable>;
+  /** Size of the object, or undefined when it does not exist. */
+  stat(key: string): Promise<{ size: number } | undefined>;
+  /** Removes the object; a missing key is not an error. */
+  delete(key: string): Promise<void>;
+}

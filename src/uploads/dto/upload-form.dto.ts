@@ -1,0 +1,14 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, Matches } from 'class-validator';
+
+/** The multipart form of `POST /uploads`; `file` is parsed by the upload interceptor, not validated here. */
+export class UploadFormDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'The file, exactly one' })
+  @IsOptional()
+  file?: unknown;
+
+  @ApiPropertyOptional({ description: 'Expected SHA-256 (hex) of the file; a mismatch is rejected with 422' })
+  @IsOptional()
+  @Matches(/^[a-fA-F0-9]{64}$/, { message: 'sha256 must be 64 hexadecimal characters' })
+  sha256?: string;
+}

@@ -1,0 +1,10 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { UploadRecordDto } from './upload-record.dto.js';
+
+export class UploadPageDto {
+  @ApiProperty({ type: [UploadRecordDto] })
+  items!: UploadRecordDto[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next (older) page; null on the last page' })
+  nextCursor!: string | null;
+}

@@ -1,0 +1,7 @@
+import { UploadError } from './upload.error.js';
+
+export class DisallowedFileTypeError extends UploadError {
+  constructor(reason: string) {
+    super('UNSUPPORTED_MEDIA_TYPE', reason);
+  }
+}

@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import { StagingArea } from '../storage/staging-area.js';
+import { STORAGE_BACKEND, type StorageBackend } from '../storage/storage-backend.interface.js';
+import { StorageError } from '../storage/storage.error.js';
+import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
+import { FileFailedEvent } from './file-failed.event.js';
+import { FileReceivedEvent } from './file-received.event.js';
+import { FileStoredEvent } from './file-stored.event.js';
+import { UploadEventsPublisher } from './upload-events.publisher.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
+import type { ResolvedUploadsOptions } from './uploads.options.js';
+
+/**
+ * Moves staged bytes to their final place. `store()` is the one core step; the `file.received`
+ * listener hands events to the task transport, which calls `process()` with bounded concurrency
+ * and retries, in this process or in a worker.
+ */
+@Injectable()
+export class FileStorageService implements OnModuleInit {
+  private readonly logger = new Logger(FileStorageService.name);
+
+  constructor(
+    @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
+    @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
+    @Inject(TASK_TRANSPORT) private readonly transport: TaskTransport,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
+    private readonly staging: StagingArea,
+    private readonly events: UploadEventsPublisher,
+  ) {}
+
+  onModuleInit(): void {
+    this.transport.process((task, attempt) => this.process(task, attempt));
+  }
+
+  @OnEvent(FileReceivedEvent.eventName, { async: true, promisify: true })
+  async onFileReceived(event: FileReceivedEvent): Promise<void> {
+    try {
+      await this.transport.dispatch(event);
+    } catch (err) {
+      // The record stays `received`: recovery at the next start hands it over again.
+      this.logger.error({ msg: 'could not queue storage work', event: 'upload.dispatch_failed', uploadId: event.uploadId, requestId: event.requestId, err });
+    }
+  }
+
+  /**
+   * One attempt with its outcome handled: resolves when the upload is settled (stored, or failed
+   * for good) and throws only to ask the transport for another attempt.
+   */
+  async process(event: FileReceivedEvent, attempt: number): Promise<void> {
+    try {
+      await this.store(event, attempt);
+    } catch (err) {
+      const error = StorageError.fromFs(err, 'store');
+      const final = !error.transient || attempt >= this.options.retry.attempts;
+      this.logger.error({
+        msg: final ? 'storing upload failed' : 'storing upload failed, will retry',
+        event: 'upload.store_failed',
+        uploadId: event.uploadId,
+        requestId: event.requestId,
+        filename: event.filename,
+        attempt,
+        maxAttempts: this.options.retry.attempts,
+        final,
+        errorCode: error.code,
+        err: error,
+      });
+      if (!final) throw error;
+      await this.fail(event, error, attempt);
+    }
+  }
+
+  /** Idempotent: running it again after a crash at any point leaves exactly one verified copy. */
+  async store(event: FileReceivedEvent, attempt = 1): Promise<void> {
+    const started = await this.records.transition(event.uploadId, ['received', 'processing'], { status: 'processing', attempts: attempt });
+    if (!started.ok) return; // deleted, or already settled by an earlier run
+
+    const body = this.staging.open(event.uploadId);
+    await this.backend.put(event.uploadId, body, { size: event.size, sha256: event.sha256 });
+
+    const stored = await this.records.transition(event.uploadId, ['processing'], {
+      status: 'stored',
+      storedAt: new Date().toISOString(),
+      error: undefined,
+    });
+    if (!stored.ok) {
+      // Deleted while we were copying: do not leave orphaned bytes behind.
+      if (!stored.current) await this.backend.delete(event.uploadId);
+      return;
+    }
+    await this.staging.discard(event.uploadId);
+    this.events.publish(FileStoredEvent.fromRecord(stored.record));
+  }
+
+  private async fail(event: FileReceivedEvent, error: StorageError, attempt: number): Promise<void> {
+    const failed = await this.records.transition(event.uploadId, ['received', 'processing'], {
+      status: 'failed',
+      failedAt: new Date().toISOString(),
+      attempts: attempt,
+      error: { code: error.code, message: error.message },
+    });
+    if (failed.ok) this.events.publish(FileFailedEvent.fromRecord(failed.record));
+  }
+}

@@ -1,0 +1,38 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  ConflictException,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+  PayloadTooLargeException,
+  UnprocessableEntityException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import type { Response } from 'express';
+import { StorageError } from '../../storage/storage.error.js';
+import { UploadError } from '../errors/upload.error.js';
+
+const BY_CODE: Record<string, (message: string) => HttpException> = {
+  FILE_TOO_LARGE: (m) => new PayloadTooLargeException(m),
+  UNSUPPORTED_MEDIA_TYPE: (m) => new UnsupportedMediaTypeException(m),
+  CHECKSUM_MISMATCH: (m) => new UnprocessableEntityException(m),
+  UPLOAD_NOT_FOUND: (m) => new NotFoundException(m),
+  UPLOAD_NOT_STORED: (m) => new ConflictException(m),
+  INSUFFICIENT_STORAGE: (m) => new HttpException({ statusCode: HttpStatus.INSUFFICIENT_STORAGE, message: m, error: 'Insufficient Storage' }, HttpStatus.INSUFFICIENT_STORAGE),
+};
+
+/** Maps domain errors to Nest's HTTP error shape, adding the stable `code`. */
+@Catch(UploadError, StorageError)
+export class UploadErrorsFilter extends BaseExceptionFilter implements ExceptionFilter {
+  override catch(error: UploadError | StorageError, host: ArgumentsHost): void {
+    const toHttp = BY_CODE[error.code];
+    // Anything unmapped is a server fault: Nest logs it and answers a bare 500.
+    if (!toHttp) return super.catch(error, host);
+    const http = toHttp(error.message);
+    const body = http.getResponse() as Record<string, unknown>;
+    host.switchToHttp().getResponse<Response>().status(http.getStatus()).json({ ...body, code: error.code });
+  }
+}

@@ -1,0 +1,170 @@
+import { pipeline } from 'node:stream/promises';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+  UploadedFile,
+  UseFilters,
+  UseInterceptors,
+  ValidationPipe,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiConsumes,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPartialContentResponse,
+  ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiRequestedRangeNotSatisfiableResponse,
+  ApiResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import contentDisposition from 'content-disposition';
+import type { Request, Response } from 'express';
+import rangeParser from 'range-parser';
+import { ErrorResponseDto } from '../dto/error-response.dto.js';
+import { ListUploadsQueryDto } from '../dto/list-uploads-query.dto.js';
+import { UploadAcceptedDto } from '../dto/upload-accepted.dto.js';
+import { UploadFormDto } from '../dto/upload-form.dto.js';
+import { UploadPageDto } from '../dto/upload-page.dto.js';
+import { UploadRecordDto } from '../dto/upload-record.dto.js';
+import { UploadsService } from '../uploads.service.js';
+import type { StagedMulterFile } from './staging-storage.engine.js';
+import { UploadErrorsFilter } from './upload-errors.filter.js';
+import { UploadInterceptor } from './upload.interceptor.js';
+
+const validId = new ParseUUIDPipe({ version: '7' });
+const validInput = new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
+
+type RequestWithId = Request & { id?: string | number };
+
+/**
+ * The HTTP edge of the uploads module. Mounted at the module's `path` (default `uploads`) by
+ * `UploadsModule`, which subclasses it with the route prefix; hence no path here.
+ */
+@ApiTags('uploads')
+@UseFilters(UploadErrorsFilter)
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Malformed request or id' })
+export class UploadController {
+  constructor(private readonly uploads: UploadsService) {}
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @UseInterceptors(UploadInterceptor)
+  @ApiOperation({ summary: 'Upload one file', description: 'Streams the file to durable staging and answers 202 at once; storage continues in the background.' })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: UploadFormDto })
+  @ApiAcceptedResponse({ type: UploadAcceptedDto, description: 'Bytes received and staged; see Location for the status' })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'The sha256 field does not match the bytes' })
+  @ApiResponse({ status: HttpStatus.INSUFFICIENT_STORAGE, type: ErrorResponseDto, description: 'The disk filled during the upload' })
+  async upload(
+    @UploadedFile() file: StagedMulterFile | undefined,
+    @Body(validInput) form: UploadFormDto,
+    @Req() req: RequestWithId,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UploadAcceptedDto> {
+    if (!file) throw new BadRequestException('Expected a multipart/form-data body with one file in the field "file"');
+    const record = await this.uploads.accept(file.staged, {
+      filename: file.originalname,
+      mimeType: file.mimetype,
+      sha256: form.sha256,
+      requestId: req.id === undefined ? undefined : String(req.id),
+    });
+    res.setHeader('Location', `${collectionPath(req)}/${record.id}`);
+    return UploadAcceptedDto.fromRecord(record);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List uploads, newest first' })
+  @ApiOkResponse({ type: UploadPageDto })
+  async list(@Query(validInput) query: ListUploadsQueryDto): Promise<UploadPageDto> {
+    const page = await this.uploads.list(query);
+    return { items: page.items.map((r) => UploadRecordDto.from(r)), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Read an upload’s record and status' })
+  @ApiOkResponse({ type: UploadRecordDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async get(@Param('id', validId) id: string): Promise<UploadRecordDto> {
+    return UploadRecordDto.from(await this.uploads.get(id));
+  }
+
+  @Get(':id/content')
+  @ApiOperation({ summary: 'Download the stored bytes', description: 'Supports a single byte range and If-None-Match.' })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ description: 'The bytes', schema: { type: 'string', format: 'binary' } })
+  @ApiPartialContentResponse({ description: 'The requested range' })
+  @ApiRequestedRangeNotSatisfiableResponse({ description: 'Range outside the file' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Not stored yet' })
+  async content(@Param('id', validId) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const record = await this.uploads.getStored(id);
+    const etag = `"${record.sha256}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Accept-Ranges', 'bytes');
+    if (req.headers['if-none-match'] === etag) {
+      res.status(HttpStatus.NOT_MODIFIED).end();
+      return;
+    }
+    const ranges = req.headers.range ? rangeParser(record.size, req.headers.range, { combine: true }) : undefined;
+    if (ranges === -1) {
+      res.setHeader('Content-Range', `bytes */${record.size}`);
+      res.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE).json({
+        statusCode: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+        message: `Range not satisfiable for ${record.size} bytes`,
+        error: 'Range Not Satisfiable',
+      });
+      return;
+    }
+    // One range is served as 206; several, or a malformed header, get the whole file (RFC 9110 allows it).
+    const range = Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
+    const { stream } = await this.uploads.openContent(id, range);
+    res.setHeader('Content-Type', record.mimeType);
+    res.setHeader('Content-Disposition', contentDisposition(record.filename));
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (record.storedAt) res.setHeader('Last-Modified', new Date(record.storedAt).toUTCString());
+    if (range) {
+      res.status(HttpStatus.PARTIAL_CONTENT);
+      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${record.size}`);
+      res.setHeader('Content-Length', String(range.end - range.start + 1));
+    } else {
+      res.setHeader('Content-Length', String(record.size));
+    }
+    await pipeline(stream, res).catch(() => undefined); // a client that goes away mid-download is not an error
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Delete an upload: its bytes and its record' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async delete(@Param('id', validId) id: string): Promise<void> {
+    await this.uploads.delete(id);
+  }
+}
+
+/** The collection's URL path as the client called it, so Location is right wherever the module is mounted. */
+function collectionPath(req: Request): string {
+  return (req.originalUrl.split('?')[0] ?? '').replace(/\/+$/, '');
+}

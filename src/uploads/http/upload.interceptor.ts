@@ -1,0 +1,107 @@
+import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import multer from 'multer';
+import { catchError, from, switchMap, type Observable } from 'rxjs';
+import { StagingArea } from '../../storage/staging-area.js';
+import { UploadError } from '../errors/upload.error.js';
+import { RESOLVED_UPLOADS_OPTIONS } from '../uploads.constants.js';
+import type { ResolvedUploadsOptions } from '../uploads.options.js';
+import { UploadsService } from '../uploads.service.js';
+import { StagingStorageEngine, type StagedMulterFile } from './staging-storage.engine.js';
+
+/** How long a rejected upload's remaining body is read and dropped before the socket is closed. */
+const LINGER_MS = 2_000;
+
+const MULTER_MESSAGES: Record<string, string> = {
+  LIMIT_PART_COUNT: 'Too many parts',
+  LIMIT_FILE_SIZE: 'File too large',
+  LIMIT_FILE_COUNT: 'Exactly one file is accepted, in the field "file"',
+  LIMIT_FIELD_KEY: 'Field name too long',
+  LIMIT_FIELD_VALUE: 'Field value too long',
+  LIMIT_FIELD_COUNT: 'Too many fields',
+  LIMIT_UNEXPECTED_FILE: 'Unexpected file field: send exactly one file, in the field "file"',
+  MISSING_FIELD_NAME: 'Field name missing',
+  LIMIT_FIELD_NESTING: 'Field name nesting too deep',
+  LIMIT_FIELD_ARRAY_INDEX: 'Field name array index too large',
+  INVALID_FIELD_NAME: 'Invalid field name',
+};
+
+/**
+ * Parses `multipart/form-data` with multer into the staging area. Differs from Nest's
+ * `FileInterceptor` in two ways that matter here: a limit or type rejection is answered as soon as it
+ * is detected (the rest of the body is not awaited), and staged bytes are removed when the request
+ * fails after parsing (pipes, guards of the handler, errors).
+ */
+@Injectable()
+export class UploadInterceptor implements NestInterceptor {
+  private readonly rejecters = new WeakMap<Request, (err: unknown) => void>();
+  private readonly parse: (req: Request, res: Response, next: (err?: unknown) => void) => void;
+
+  constructor(
+    staging: StagingArea,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) options: ResolvedUploadsOptions,
+    private readonly uploads: UploadsService,
+  ) {
+    const storage = new StagingStorageEngine(staging, options, (req, err) => this.rejecters.get(req)?.(err));
+    this.parse = multer({
+      storage,
+      defParamCharset: 'utf8',
+      limits: { files: 1, ...options.limits },
+    }).single('file') as typeof this.parse;
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    return from(this.receive(req, res)).pipe(
+      switchMap(() => next.handle()),
+      catchError(async (err: unknown) => {
+        const staged = (req.file as StagedMulterFile | undefined)?.staged;
+        if (staged) await this.uploads.discardUnaccepted(staged.id);
+        throw err;
+      }),
+    );
+  }
+
+  private receive(req: Request, res: Response): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const fail = (err: unknown) => {
+        this.rejecters.delete(req);
+        reject(toHttpError(err));
+      };
+      this.rejecters.set(req, (err) => {
+        if (!(err instanceof UploadError)) return;
+        closeAfterResponse(req, res);
+        fail(err);
+      });
+      this.parse(req, res, (err) => {
+        this.rejecters.delete(req);
+        if (err) fail(err);
+        else resolve();
+      });
+    });
+  }
+}
+
+/** Stop reading a rejected body: answer, read a little longer so the client sees the answer, then close. */
+function closeAfterResponse(req: Request, res: Response): void {
+  res.setHeader('Connection', 'close');
+  res.once('finish', () => {
+    if (!req.complete) setTimeout(() => req.socket?.destroy(), LINGER_MS).unref();
+  });
+}
+
+function toHttpError(err: unknown): unknown {
+  if (err instanceof UploadError || err instanceof HttpException) return err;
+  if (err instanceof multer.MulterError) {
+    const message = MULTER_MESSAGES[err.code] ?? err.message;
+    return err.code === 'LIMIT_FILE_SIZE' ? new PayloadTooLargeException(message) : new BadRequestException(message);
+  }
+  const message = (err as Error)?.message ?? '';
+  // busboy's parse errors: a malformed or truncated body is the client's fault.
+  if (/^(Multipart|Malformed|Unexpected end|Unsupported content type|Request (aborted|closed))/.test(message)) {
+    return new BadRequestException(`Malformed multipart body: ${message}`);
+  }
+  return err;
+}

@@ -1,0 +1,184 @@
+import { statfs, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import { StagingArea, type StagedFile } from '../storage/staging-area.js';
+import { STORAGE_BACKEND, type ByteRange, type StorageBackend } from '../storage/storage-backend.interface.js';
+import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
+import { ChecksumMismatchError } from './errors/checksum-mismatch.error.js';
+import { UploadNotFoundError } from './errors/upload-not-found.error.js';
+import { UploadNotStoredError } from './errors/upload-not-stored.error.js';
+import { FileFailedEvent } from './file-failed.event.js';
+import { FileReceivedEvent } from './file-received.event.js';
+import { FileStoredEvent } from './file-stored.event.js';
+import { normalizeFilename } from './filename.js';
+import { UploadEventsPublisher } from './upload-events.publisher.js';
+import type { UploadRecord, UploadStatus } from './upload-record.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
+import type { ResolvedUploadsOptions } from './uploads.options.js';
+
+export interface UploadMetadata {
+  /** Client-side name; normalized and kept as metadata only. */
+  filename?: string;
+  /** Declared MIME type; the leading bytes have the last word. */
+  mimeType?: string;
+  /** Expected SHA-256 (hex) of the bytes; a mismatch rejects the upload. */
+  sha256?: string;
+  requestId?: string;
+}
+
+export interface UploadPage {
+  items: UploadRecord[];
+  nextCursor: string | null;
+}
+
+/** The module's programmatic API: everything the HTTP layer does, usable from a host's own code. */
+@Injectable()
+export class UploadsService {
+  constructor(
+    @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
+    @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
+    @Inject(TASK_TRANSPORT) private readonly transport: TaskTransport,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
+    private readonly staging: StagingArea,
+    private readonly events: UploadEventsPublisher,
+    private readonly emitter: EventEmitter2,
+  ) {}
+
+  /** Streams `source` into staging under the module's limits, then accepts it like an HTTP upload. */
+  async upload(source: Readable, metadata: UploadMetadata = {}): Promise<UploadRecord> {
+    const staged = await this.staging.receive(source, {
+      declaredMimeType: metadata.mimeType,
+      maxBytes: this.options.maxFileSize,
+      allowedMimeTypes: this.options.allowedMimeTypes,
+    });
+    return this.accept(staged, metadata);
+  }
+
+  /**
+   * Turns a staged file into an upload: checks the expected hash, writes the record (durably),
+   * emits `file.received` and returns without waiting for storage. On any error the staged bytes
+   * are removed, so a rejected upload leaves nothing behind.
+   */
+  async accept(staged: StagedFile, metadata: UploadMetadata = {}): Promise<UploadRecord> {
+    try {
+      const expected = metadata.sha256?.trim().toLowerCase();
+      if (expected && expected !== staged.sha256) throw new ChecksumMismatchError(expected, staged.sha256);
+      const now = new Date().toISOString();
+      const record: UploadRecord = {
+        id: staged.id,
+        status: 'received',
+        filename: normalizeFilename(metadata.filename),
+        mimeType: staged.mimeType,
+        size: staged.size,
+        sha256: staged.sha256,
+        receivedAt: now,
+        updatedAt: now,
+        attempts: 0,
+        requestId: metadata.requestId,
+      };
+      await this.records.create(record);
+      this.events.publish(FileReceivedEvent.fromRecord(record));
+      return record;
+    } catch (err) {
+      await this.staging.discard(staged.id);
+      throw err;
+    }
+  }
+
+  /** Removes staged bytes that never became an upload (the request failed before `accept`). */
+  async discardUnaccepted(stagedId: string): Promise<void> {
+    if (!(await this.records.get(stagedId))) await this.staging.discard(stagedId);
+  }
+
+  async get(id: string): Promise<UploadRecord> {
+    const record = await this.records.get(id);
+    if (!record) throw new UploadNotFoundError(id);
+    return record;
+  }
+
+  async list(query: { status?: UploadStatus; limit?: number; cursor?: string } = {}): Promise<UploadPage> {
+    const limit = query.limit ?? 20;
+    const rows = await this.records.list({ status: query.status, limit: limit + 1, before: query.cursor });
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+  }
+
+  /** The record of an upload whose bytes can be read; throws while it is not stored yet. */
+  async getStored(id: string): Promise<UploadRecord> {
+    const record = await this.get(id);
+    if (record.status !== 'stored') throw new UploadNotStoredError(id, record.status);
+    return record;
+  }
+
+  /** Opens the stored bytes, or a byte range of them; throws while the upload is not stored yet. */
+  async openContent(id: string, range?: ByteRange): Promise<{ record: UploadRecord; stream: Readable }> {
+    const record = await this.getStored(id);
+    return { record, stream: await this.backend.open(id, range) };
+  }
+
+  /** Removes the record, the stored bytes and any staged bytes. */
+  async delete(id: string): Promise<void> {
+    if (!(await this.records.delete(id))) throw new UploadNotFoundError(id);
+    await Promise.all([this.backend.delete(id), this.staging.discard(id)]);
+  }
+
+  /**
+   * Resolves with the record once the upload is `stored`; rejects once it is `failed` or after
+   * `timeoutMs`. Event-driven, so a test can await background work without polling or sleeping.
+   */
+  waitUntilSettled(id: string, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<UploadRecord> {
+    return new Promise<UploadRecord>((resolve, reject) => {
+      let done = false;
+      const finish = (error: Error | undefined, record?: UploadRecord) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.emitter.off(FileStoredEvent.eventName, onSettled);
+        this.emitter.off(FileFailedEvent.eventName, onSettled);
+        if (error) reject(error);
+        else resolve(record!);
+      };
+      const check = async () => {
+        const record = await this.records.get(id);
+        if (!record) return finish(new UploadNotFoundError(id));
+        if (record.status === 'stored') return finish(undefined, record);
+        if (record.status === 'failed') {
+          return finish(Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record }));
+        }
+      };
+      const onSettled = (event: FileStoredEvent | FileFailedEvent) => {
+        if (event.uploadId === id) check().catch((err: Error) => finish(err));
+      };
+      const timer = setTimeout(() => finish(new Error(`Upload ${id} did not settle within ${timeoutMs} ms`)), timeoutMs);
+      this.emitter.on(FileStoredEvent.eventName, onSettled);
+      this.emitter.on(FileFailedEvent.eventName, onSettled);
+      // Subscribe first, then look: an upload that settled in between is still seen.
+      check().catch((err: Error) => finish(err));
+    });
+  }
+
+  /** Unsettled uploads queued, running or waiting for a retry in this process. */
+  backlog(): number {
+    return this.transport.backlog();
+  }
+
+  /** Whether the storage root takes writes, and its free space; for health checks. */
+  async probeStorage(): Promise<{ writable: boolean; freeBytes: number; totalBytes: number; error?: string }> {
+    const root = this.options.storageRoot;
+    const probe = join(root, `.probe-${process.pid}`);
+    let writable = true;
+    let error: string | undefined;
+    try {
+      await writeFile(probe, 'ok');
+      await rm(probe, { force: true });
+    } catch (err) {
+      writable = false;
+      error = (err as Error).message;
+    }
+    const fs = await statfs(root).catch(() => undefined);
+    return { writable, freeBytes: fs ? fs.bavail * fs.bsize : 0, totalBytes: fs ? fs.blocks * fs.bsize : 0, error };
+  }
+}
