@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
@@ -18,7 +18,7 @@ import type { ResolvedUploadsOptions } from './uploads.options.js';
  * and retries, in this process or in a worker.
  */
 @Injectable()
-export class FileStorageService implements OnModuleInit {
+export class FileStorageService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(FileStorageService.name);
 
   constructor(
@@ -32,6 +32,14 @@ export class FileStorageService implements OnModuleInit {
 
   onModuleInit(): void {
     this.transport.process((task, attempt) => this.process(task, attempt));
+  }
+
+  /** Lets running work finish; what cannot finish in time stays staged and is recovered at the next start. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const drained = await this.transport.drain(this.options.shutdownTimeoutMs);
+    if (!drained) {
+      this.logger.warn({ msg: 'storage work still running at shutdown; it resumes at the next start', event: 'upload.drain_timeout', backlog: this.transport.backlog() });
+    }
   }
 
   @OnEvent(FileReceivedEvent.eventName, { async: true, promisify: true })

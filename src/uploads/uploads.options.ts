@@ -30,6 +30,8 @@ export interface UploadsModuleOptions {
   /** Uploads stored at the same time by this process. @default 4 */
   storageConcurrency?: number;
   limits?: Partial<MultipartLimits>;
+  /** How long shutdown waits for running storage work before leaving it to the next start. @default 10000 */
+  shutdownTimeoutMs?: number;
   /** A custom storage backend for the stored bytes. @default LocalDiskStorage under `storageRoot/files` */
   storage?: StorageBackend;
 }
@@ -42,6 +44,7 @@ export interface ResolvedUploadsOptions {
   durability: Durability;
   storageConcurrency: number;
   limits: MultipartLimits;
+  shutdownTimeoutMs: number;
   storage?: StorageBackend;
 }
 
@@ -88,6 +91,7 @@ export function resolveUploadsOptions(options: UploadsModuleOptions = {}): Resol
     durability,
     storageConcurrency: positiveInt('storageConcurrency', options.storageConcurrency ?? 4),
     limits,
+    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000, 0),
     storage: options.storage,
   };
 }

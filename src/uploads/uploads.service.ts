@@ -2,7 +2,7 @@ import { statfs, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { OnEvent } from '@nestjs/event-emitter';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea, type StagedFile } from '../storage/staging-area.js';
 import { STORAGE_BACKEND, type ByteRange, type StorageBackend } from '../storage/storage-backend.interface.js';
@@ -37,6 +37,8 @@ export interface UploadPage {
 /** The module's programmatic API: everything the HTTP layer does, usable from a host's own code. */
 @Injectable()
 export class UploadsService {
+  private readonly settledWaiters = new Map<string, Set<() => void>>();
+
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
     @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
@@ -44,7 +46,6 @@ export class UploadsService {
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
     private readonly staging: StagingArea,
     private readonly events: UploadEventsPublisher,
-    private readonly emitter: EventEmitter2,
   ) {}
 
   /** Streams `source` into staging under the module's limits, then accepts it like an HTTP upload. */
@@ -131,33 +132,44 @@ export class UploadsService {
    */
   waitUntilSettled(id: string, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<UploadRecord> {
     return new Promise<UploadRecord>((resolve, reject) => {
-      let done = false;
-      const finish = (error: Error | undefined, record?: UploadRecord) => {
-        if (done) return;
-        done = true;
+      const waiters = this.settledWaiters.get(id) ?? new Set<() => void>();
+      this.settledWaiters.set(id, waiters);
+      const stop = () => {
         clearTimeout(timer);
-        this.emitter.off(FileStoredEvent.eventName, onSettled);
-        this.emitter.off(FileFailedEvent.eventName, onSettled);
-        if (error) reject(error);
-        else resolve(record!);
+        waiters.delete(check);
+        if (waiters.size === 0 && this.settledWaiters.get(id) === waiters) this.settledWaiters.delete(id);
       };
-      const check = async () => {
-        const record = await this.records.get(id);
-        if (!record) return finish(new UploadNotFoundError(id));
-        if (record.status === 'stored') return finish(undefined, record);
-        if (record.status === 'failed') {
-          return finish(Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record }));
-        }
+      const check = () => {
+        this.records.get(id).then((record) => {
+          if (!record) {
+            stop();
+            reject(new UploadNotFoundError(id));
+          } else if (record.status === 'stored') {
+            stop();
+            resolve(record);
+          } else if (record.status === 'failed') {
+            stop();
+            reject(Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record }));
+          }
+        }, (err: unknown) => {
+          stop();
+          reject(err as Error);
+        });
       };
-      const onSettled = (event: FileStoredEvent | FileFailedEvent) => {
-        if (event.uploadId === id) check().catch((err: Error) => finish(err));
-      };
-      const timer = setTimeout(() => finish(new Error(`Upload ${id} did not settle within ${timeoutMs} ms`)), timeoutMs);
-      this.emitter.on(FileStoredEvent.eventName, onSettled);
-      this.emitter.on(FileFailedEvent.eventName, onSettled);
-      // Subscribe first, then look: an upload that settled in between is still seen.
-      check().catch((err: Error) => finish(err));
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`Upload ${id} did not settle within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // Subscribe first, then look: an upload that settles in between is still seen.
+      waiters.add(check);
+      check();
     });
+  }
+
+  @OnEvent(FileStoredEvent.eventName)
+  @OnEvent(FileFailedEvent.eventName)
+  protected onSettled(event: FileStoredEvent | FileFailedEvent): void {
+    for (const check of this.settledWaiters.get(event.uploadId) ?? []) check();
   }
 
   /** Unsettled uploads queued, running or waiting for a retry in this process. */

@@ -1,0 +1,180 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { EventEmitterModule, EventEmitter2 } from '@nestjs/event-emitter';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { Logger, LoggerModule } from 'nestjs-pino';
+import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
+import { StagingArea } from '../storage/staging-area.js';
+import { STORAGE_BACKEND } from '../storage/storage-backend.interface.js';
+import { StorageError } from '../storage/storage.error.js';
+import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
+import { InMemoryRecordRepository } from '../testing/in-memory-record.repository.js';
+import { InMemoryStorage } from '../testing/in-memory.storage.js';
+import { FileFailedEvent } from './file-failed.event.js';
+import { FileReceivedEvent } from './file-received.event.js';
+import { FileStorageService } from './file-storage.service.js';
+import { FileStoredEvent } from './file-stored.event.js';
+import { UploadEventsPublisher } from './upload-events.publisher.js';
+import type { UploadRecord } from './upload-record.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
+import { resolveUploadsOptions } from './uploads.options.js';
+
+/** A transport that only records what it was given: these tests drive `process()` themselves. */
+class RecordingTransport implements TaskTransport {
+  readonly dispatched: FileReceivedEvent[] = [];
+  process(): void {}
+  async dispatch(task: FileReceivedEvent): Promise<void> {
+    this.dispatched.push(task);
+  }
+  backlog(): number {
+    return 0;
+  }
+  async drain(): Promise<boolean> {
+    return true;
+  }
+}
+
+describe('FileStorageService', () => {
+  let root: string;
+  let moduleRef: TestingModule;
+  let sut: FileStorageService;
+  let records: InMemoryRecordRepository;
+  let backend: InMemoryStorage;
+  let staging: StagingArea;
+  let logLines: Array<Record<string, unknown>>;
+  let emitted: Array<FileStoredEvent | FileFailedEvent>;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-unit-'));
+    records = new InMemoryRecordRepository();
+    backend = new InMemoryStorage();
+    staging = new StagingArea(join(root, 'staging'), false);
+    await staging.init();
+    logLines = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    moduleRef = await Test.createTestingModule({
+      imports: [EventEmitterModule.forRoot(), LoggerModule.forRoot({ pinoHttp: [{ level: 'info' }, sink] })],
+      providers: [
+        FileStorageService,
+        UploadEventsPublisher,
+        { provide: UPLOAD_RECORD_REPOSITORY, useValue: records },
+        { provide: STORAGE_BACKEND, useValue: backend },
+        { provide: TASK_TRANSPORT, useValue: new RecordingTransport() },
+        { provide: StagingArea, useValue: staging },
+        { provide: RESOLVED_UPLOADS_OPTIONS, useValue: resolveUploadsOptions({ storageRoot: root, retry: { attempts: 3 } }) },
+      ],
+    }).compile();
+    moduleRef.useLogger(moduleRef.get(Logger));
+    await moduleRef.init();
+    sut = moduleRef.get(FileStorageService);
+    emitted = [];
+    const emitter = moduleRef.get(EventEmitter2);
+    emitter.on(FileStoredEvent.eventName, (e: FileStoredEvent) => emitted.push(e));
+    emitter.on(FileFailedEvent.eventName, (e: FileFailedEvent) => emitted.push(e));
+  });
+
+  afterEach(async () => {
+    await moduleRef.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function receive(content: string, filename = 'notes.txt'): Promise<FileReceivedEvent> {
+    const staged = await staging.receive(Readable.from([Buffer.from(content)]), { maxBytes: 1024, allowedMimeTypes: [] });
+    const now = new Date().toISOString();
+    const record: UploadRecord = { ...staged, status: 'received', filename, receivedAt: now, updatedAt: now, attempts: 0, requestId: 'req-1' };
+    await records.create(record);
+    return FileReceivedEvent.fromRecord(record);
+  }
+
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('stores the staged bytes, marks the record stored, clears staging and emits file.stored', async () => {
+    const event = await receive('hello world');
+
+    await sut.process(event, 1);
+    await flush();
+
+    expect(backend.objects.get(event.uploadId)?.toString()).toBe('hello world');
+    const record = await records.get(event.uploadId);
+    expect(record).toMatchObject({ status: 'stored', attempts: 1 });
+    expect(record?.storedAt).toEqual(expect.any(String));
+    expect(await staging.exists(event.uploadId)).toBe(false);
+    expect(emitted).toEqual([expect.objectContaining({ eventName: 'file.stored', uploadId: event.uploadId })]);
+  });
+
+  it('asks for a retry on a transient error, then stores on the next attempt', async () => {
+    const event = await receive('flaky disk');
+    backend.failNext(new StorageError('EBUSY', 'device busy', true));
+
+    await expect(sut.process(event, 1)).rejects.toMatchObject({ code: 'EBUSY' });
+    expect((await records.get(event.uploadId))?.status).toBe('processing');
+
+    await sut.process(event, 2);
+    await flush();
+
+    expect(await records.get(event.uploadId)).toMatchObject({ status: 'stored', attempts: 2 });
+    expect(backend.objects.get(event.uploadId)?.toString()).toBe('flaky disk');
+  });
+
+  it('ends failed on a permanent error, with the error on the record, one JSON log line and file.failed', async () => {
+    const event = await receive('doomed', 'report.pdf');
+    backend.failNext(new StorageError('EACCES', 'permission denied', false));
+
+    await sut.process(event, 1);
+    await flush();
+
+    const record = await records.get(event.uploadId);
+    expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'EACCES', message: 'permission denied' } });
+    expect(await staging.exists(event.uploadId)).toBe(true); // kept for a retry
+    expect(emitted).toEqual([expect.objectContaining({ eventName: 'file.failed', uploadId: event.uploadId })]);
+
+    const errors = logLines.filter((l) => l.uploadId === event.uploadId && (l.level as number) >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      event: 'upload.store_failed',
+      filename: 'report.pdf',
+      attempt: 1,
+      errorCode: 'EACCES',
+      requestId: 'req-1',
+      final: true,
+      err: expect.objectContaining({ message: 'permission denied', stack: expect.stringContaining('StorageError') }),
+    });
+  });
+
+  it('gives up after the last attempt of a transient error', async () => {
+    const event = await receive('never works');
+    backend.failNext(new StorageError('EIO', 'i/o error', true));
+
+    await sut.process(event, 3);
+
+    expect(await records.get(event.uploadId)).toMatchObject({ status: 'failed', error: { code: 'EIO' } });
+  });
+
+  it('is idempotent: a second run after storing changes nothing', async () => {
+    const event = await receive('once');
+    await sut.process(event, 1);
+    await sut.process(event, 1);
+    await flush();
+
+    expect(backend.started).toEqual([event.uploadId]);
+    expect(emitted.filter((e) => e.eventName === 'file.stored')).toHaveLength(1);
+  });
+
+  it('hands file.received to the transport instead of storing inline', async () => {
+    const event = await receive('queued');
+    const transport = moduleRef.get<RecordingTransport>(TASK_TRANSPORT);
+
+    moduleRef.get(EventEmitter2).emit(FileReceivedEvent.eventName, event);
+    await flush();
+
+    expect(transport.dispatched.map((e) => e.uploadId)).toEqual([event.uploadId]);
+    expect(backend.started).toEqual([]);
+  });
+});
