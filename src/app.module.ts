@@ -2,9 +2,10 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { validateEnv, type EnvironmentVariables } from './config/env.validation.js';
 import { loggerOptionsFromEnv } from './config/logger.config.js';
-import { uploadsOptionsFromEnv } from './config/uploads.config.js';
+import { uploadsOptionsFromEnv, uploadsTopologyFromEnv } from './config/uploads.config.js';
 import { HealthModule } from './health/health.module.js';
 import { UploadsModule } from './uploads/uploads.module.js';
 
@@ -13,6 +14,7 @@ import { UploadsModule } from './uploads/uploads.module.js';
 export class AppModule {
   /** `overrides` win over the environment; tests use them to get a private storage root. */
   static forRoot(overrides: Partial<Record<keyof EnvironmentVariables, string | number | boolean>> = {}): DynamicModule {
+    const topology = uploadsTopologyFromEnv(overrides);
     return {
       module: AppModule,
       imports: [
@@ -23,7 +25,7 @@ export class AppModule {
         }),
         LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
         EventEmitterModule.forRoot(),
-        UploadsModule.forRootAsync({ isGlobal: true, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
+        UploadsModule.forRootAsync({ isGlobal: true, guards: [ApiKeyGuard], ...topology, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
         HealthModule,
       ],
     };

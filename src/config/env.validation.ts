@@ -1,5 +1,5 @@
 import { plainToInstance, Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf, validateSync } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }) => (typeof value === 'string' ? ['true', '1', 'yes'].includes(value.toLowerCase()) : value);
 
@@ -34,6 +34,40 @@ export class EnvironmentVariables {
 
   @Type(() => Number) @IsInt() @Min(1) @Max(256)
   STORAGE_CONCURRENCY = 4;
+
+  /** How often an open live-status stream re-reads its record (changes made by other processes); 0 turns it off. */
+  @Type(() => Number) @IsInt() @Min(0)
+  STATUS_POLL_INTERVAL_MS = 1000;
+
+  /** `memory`: storage work in this process. `bullmq`: a BullMQ queue and the records in Redis (needs REDIS_URL). */
+  @IsIn(['memory', 'bullmq'])
+  TASK_TRANSPORT: 'memory' | 'bullmq' = 'memory';
+
+  /** Redis of the bullmq transport, e.g. redis://127.0.0.1:6379. */
+  @ValidateIf((env: EnvironmentVariables) => env.TASK_TRANSPORT === 'bullmq' || env.REDIS_URL !== undefined)
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL; it is required with TASK_TRANSPORT=bullmq' })
+  REDIS_URL?: string;
+
+  /** Prefix of every Redis key (queue and records); all processes of one deployment share it. */
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, { message: 'REDIS_PREFIX must be 1-64 characters of A-Z a-z 0-9 _ . : -' })
+  REDIS_PREFIX = 'stowage';
+
+  /** `all`: HTTP API and storage work; `api`: API only; `worker`: storage work only. `api` and `worker` need bullmq. */
+  @IsIn(['all', 'api', 'worker'])
+  ROLE: 'all' | 'api' | 'worker' = 'all';
+
+  /** How long a worker's claim on a running job lasts; a dead worker's jobs move to another after it. */
+  @Type(() => Number) @IsInt() @Min(100)
+  QUEUE_LOCK_DURATION_MS = 30_000;
+
+  /** How often workers look for jobs whose claim expired. */
+  @Type(() => Number) @IsInt() @Min(100)
+  QUEUE_STALLED_INTERVAL_MS = 30_000;
+
+  /** Comma-separated API keys for the uploads routes (`Authorization: Bearer <key>`); empty turns the check off. */
+  @IsOptional() @IsString()
+  @Matches(/^\s*([^\s,]{16,}\s*(,\s*|$))*$/, { message: 'API_KEYS must be a comma-separated list of keys, each at least 16 characters without spaces' })
+  API_KEYS = '';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

@@ -1,6 +1,7 @@
 import type { ConfigService } from '@nestjs/config';
 import type { UploadsModuleOptions } from '../uploads/uploads.options.js';
-import type { EnvironmentVariables } from './env.validation.js';
+import type { UploadsTopology } from '../uploads/uploads.topology.js';
+import { validateEnv, type EnvironmentVariables } from './env.validation.js';
 
 /** The one place where the standalone service maps its environment to the module's options. */
 export function uploadsOptionsFromEnv(config: ConfigService<EnvironmentVariables, true>): UploadsModuleOptions {
@@ -19,5 +20,25 @@ export function uploadsOptionsFromEnv(config: ConfigService<EnvironmentVariables
     },
     durability: config.get('DURABILITY', { infer: true }),
     storageConcurrency: config.get('STORAGE_CONCURRENCY', { infer: true }),
+    statusPollIntervalMs: config.get('STATUS_POLL_INTERVAL_MS', { infer: true }),
+    redis: config.get('TASK_TRANSPORT', { infer: true }) === 'bullmq'
+      ? { url: config.get('REDIS_URL', { infer: true })!, prefix: config.get('REDIS_PREFIX', { infer: true }) }
+      : undefined,
+    queue: {
+      lockDurationMs: config.get('QUEUE_LOCK_DURATION_MS', { infer: true }),
+      stalledIntervalMs: config.get('QUEUE_STALLED_INTERVAL_MS', { infer: true }),
+    },
   };
+}
+
+/**
+ * TASK_TRANSPORT and ROLE decide the module's imports and routes, so they are read when the module
+ * is built, before ConfigModule runs; `overrides` win over the environment as in `AppModule.forRoot`.
+ */
+export function uploadsTopologyFromEnv(overrides: Record<string, unknown> = {}): UploadsTopology {
+  const env = validateEnv({ ...process.env, ...overrides });
+  if (env.TASK_TRANSPORT === 'memory' && env.ROLE !== 'all') {
+    throw new Error(`Invalid configuration:\n  - ROLE=${env.ROLE} needs TASK_TRANSPORT=bullmq (and REDIS_URL): with memory no other process can see the work`);
+  }
+  return { transport: env.TASK_TRANSPORT, role: env.ROLE };
 }

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { RedisHealthIndicator } from './redis.health.js';
 import { StorageHealthIndicator } from './storage.health.js';
 
 @ApiTags('health')
@@ -9,12 +10,16 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly storage: StorageHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
   ) {}
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Storage root writable, free disk, backlog' })
+  @ApiOperation({ summary: 'Storage root writable, free disk, backlog; Redis reachable with the bullmq transport' })
   check() {
-    return this.health.check([() => this.storage.isHealthy('storage')]);
+    return this.health.check([
+      () => this.storage.isHealthy('storage'),
+      ...(this.redis.enabled ? [() => this.redis.isHealthy('redis')] : []),
+    ]);
   }
 }

@@ -1,10 +1,14 @@
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
 import { isNotFound, syncDir, writeFileAtomic } from '../storage/durable-fs.js';
+import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
 import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
 
 const SUFFIX = '.json';
+/** Subdirectory of idempotency-key claims, one file per key hash. */
+const KEYS = 'keys';
 
 /**
  * The embedded default: one JSON document per upload under `<dir>`, replaced by write-temp-then-rename.
@@ -19,7 +23,7 @@ export class FileRecordRepository implements UploadRecordRepository {
   ) {}
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(join(this.dir, KEYS), { recursive: true });
   }
 
   private pathOf(id: string): string {
@@ -27,7 +31,27 @@ export class FileRecordRepository implements UploadRecordRepository {
   }
 
   async create(record: UploadRecord): Promise<void> {
+    if (record.idempotencyKey !== undefined) await this.claimKey(record.idempotencyKey, record.id);
     await this.withLock(record.id, () => writeFileAtomic(this.pathOf(record.id), JSON.stringify(record), this.durable));
+  }
+
+  /** An exclusive create is the atomic claim; the file holds the id of the upload that owns the key. */
+  private async claimKey(key: string, id: string): Promise<void> {
+    const path = this.keyPath(key);
+    try {
+      await writeFile(path, id, { flag: 'wx' });
+      if (this.durable) await syncDir(dirname(path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = (await readFile(path, 'utf8')).trim();
+      // A claim whose record never got written (crash in between) is stale: take it over.
+      if (owner && (await this.get(owner))) throw new IdempotencyKeyTakenError(key, owner);
+      await writeFileAtomic(path, id, this.durable);
+    }
+  }
+
+  private keyPath(key: string): string {
+    return join(this.dir, KEYS, createHash('sha256').update(key).digest('hex'));
   }
 
   async get(id: string): Promise<UploadRecord | undefined> {
@@ -63,11 +87,13 @@ export class FileRecordRepository implements UploadRecordRepository {
   }
 
   async findByIdempotencyKey(key: string): Promise<UploadRecord | undefined> {
-    for (const id of await this.ids()) {
-      const record = await this.get(id);
-      if (record?.idempotencyKey === key) return record;
+    try {
+      const record = await this.get((await readFile(this.keyPath(key), 'utf8')).trim());
+      return record?.idempotencyKey === key ? record : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
-    return undefined;
   }
 
   async findByStatus(statuses: readonly UploadStatus[]): Promise<UploadRecord[]> {
@@ -81,8 +107,10 @@ export class FileRecordRepository implements UploadRecordRepository {
 
   delete(id: string): Promise<boolean> {
     return this.withLock(id, async () => {
-      const existed = (await this.get(id)) !== undefined;
+      const existing = await this.get(id);
       await rm(this.pathOf(id), { force: true });
+      if (existing?.idempotencyKey !== undefined) await rm(this.keyPath(existing.idempotencyKey), { force: true });
+      const existed = existing !== undefined;
       if (existed && this.durable) await syncDir(this.dir);
       return existed;
     });

@@ -16,7 +16,10 @@ export type TransitionResult =
 
 /** Where upload records live. Every implementation must make `transition` atomic per record. */
 export interface UploadRecordRepository {
-  /** Persists a new record; durable before it resolves when the module's durability is `fsync`. */
+  /**
+   * Persists a new record; durable before it resolves when the module's durability is `fsync`.
+   * Claims `record.idempotencyKey` atomically: throws `IdempotencyKeyTakenError` if another record has it.
+   */
   create(record: UploadRecord): Promise<void>;
   get(id: string): Promise<UploadRecord | undefined>;
   /**

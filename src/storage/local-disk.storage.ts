@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from './storage.error.js';
@@ -72,6 +72,18 @@ export class LocalDiskStorage implements StorageBackend {
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw StorageError.fromFs(err, `stat ${key}`);
+    }
+  }
+
+  async *keys(): AsyncIterable<string> {
+    const shards = await readdir(this.root).catch((err: unknown) => {
+      if (isNotFound(err)) return [] as string[];
+      throw StorageError.fromFs(err, 'list');
+    });
+    for (const shard of shards) {
+      for (const name of await readdir(join(this.root, shard)).catch(() => [] as string[])) {
+        if (SAFE_KEY.test(name)) yield name; // temp files of a put in progress end in .tmp and are skipped
+      }
     }
   }
 

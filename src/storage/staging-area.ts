@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
 import { FileTooLargeError } from '../uploads/errors/file-too-large.error.js';
 import { InsufficientStorageError } from '../uploads/errors/insufficient-storage.error.js';
+import { UploadTooSlowError } from '../uploads/errors/upload-too-slow.error.js';
 import { UploadError } from '../uploads/errors/upload.error.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
 import { isNotFound, syncDir } from './durable-fs.js';
@@ -19,10 +20,18 @@ export interface StagedFile {
   mimeType: string;
 }
 
+export interface StagedEntry {
+  id: string;
+  size: number;
+  mtimeMs: number;
+}
+
 export interface ReceiveOptions {
   declaredMimeType?: string;
   maxBytes: number;
   allowedMimeTypes: readonly string[];
+  /** Abort with `UploadTooSlowError` when fewer bytes than this arrive in a window. */
+  slowClient?: { minBytesPerSecond: number; windowMs: number };
 }
 
 /**
@@ -51,6 +60,7 @@ export class StagingArea {
     let size = 0;
     let head: Buffer[] | undefined = [];
     let mimeType: string | undefined;
+    const watchdog = this.watchRate(source, () => size, options.slowClient);
     try {
       for await (const chunk of source) {
         size += chunk.length;
@@ -73,9 +83,33 @@ export class StagingArea {
       source.destroy?.();
       await handle.close().catch(() => undefined);
       await rm(path, { force: true });
-      throw toReceiveError(err);
+      throw toReceiveError(watchdog.error ?? err);
+    } finally {
+      clearInterval(watchdog.timer);
     }
     return { id, size, sha256: hash.digest('hex'), mimeType };
+  }
+
+  /** Checks once a window that enough bytes arrived; a trickling or stalled source is destroyed. */
+  private watchRate(
+    source: Partial<Pick<Readable, 'destroy'>>,
+    received: () => number,
+    limits: ReceiveOptions['slowClient'],
+  ): { timer?: NodeJS.Timeout; error?: UploadTooSlowError } {
+    const watchdog: { timer?: NodeJS.Timeout; error?: UploadTooSlowError } = {};
+    if (!limits || limits.minBytesPerSecond <= 0) return watchdog;
+    let last = 0;
+    watchdog.timer = setInterval(() => {
+      const now = received();
+      if (now - last < (limits.minBytesPerSecond * limits.windowMs) / 1000) {
+        watchdog.error = new UploadTooSlowError(limits.minBytesPerSecond, limits.windowMs);
+        clearInterval(watchdog.timer);
+        source.destroy?.(watchdog.error);
+      }
+      last = now;
+    }, limits.windowMs);
+    watchdog.timer.unref();
+    return watchdog;
   }
 
   open(id: string): Readable {
@@ -96,19 +130,20 @@ export class StagingArea {
     await rm(this.pathOf(id), { force: true });
   }
 
-  /** Ids of every staged file, with its age, for recovery and reconciliation. */
-  async list(): Promise<Array<{ id: string; mtimeMs: number }>> {
+  /** Every staged file with its size and age, for recovery, reconciliation and backpressure. */
+  async list(): Promise<StagedEntry[]> {
     const names = await readdir(this.dir);
     const entries = await Promise.all(
       names.map(async (id) => {
         try {
-          return { id, mtimeMs: (await stat(this.pathOf(id))).mtimeMs };
+          const info = await stat(this.pathOf(id));
+          return { id, size: info.size, mtimeMs: info.mtimeMs };
         } catch {
-          return undefined;
+          return undefined; // removed while we looked
         }
       }),
     );
-    return entries.filter((e): e is { id: string; mtimeMs: number } => e !== undefined);
+    return entries.filter((e): e is StagedEntry => e !== undefined);
   }
 }
 

@@ -31,4 +31,6 @@ export interface StorageBackend {
   stat(key: string): Promise<{ size: number } | undefined>;
   /** Removes the object; a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Every key held, for reconciliation; a backend that cannot list leaves it out. */
+  keys?(): AsyncIterable<string>;
 }

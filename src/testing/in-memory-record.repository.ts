@@ -1,3 +1,4 @@
+import { IdempotencyKeyTakenError } from '../records/idempotency-key-taken.error.js';
 import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
 
@@ -6,6 +7,8 @@ export class InMemoryRecordRepository implements UploadRecordRepository {
   readonly records = new Map<string, UploadRecord>();
 
   async create(record: UploadRecord): Promise<void> {
+    const owner = record.idempotencyKey === undefined ? undefined : await this.findByIdempotencyKey(record.idempotencyKey);
+    if (owner) throw new IdempotencyKeyTakenError(record.idempotencyKey!, owner.id);
     this.records.set(record.id, structuredClone(record));
   }
 

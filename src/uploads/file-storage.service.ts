@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
@@ -18,7 +18,7 @@ import type { ResolvedUploadsOptions } from './uploads.options.js';
  * and retries, in this process or in a worker.
  */
 @Injectable()
-export class FileStorageService implements OnModuleInit, BeforeApplicationShutdown {
+export class FileStorageService implements OnModuleInit {
   private readonly logger = new Logger(FileStorageService.name);
 
   constructor(
@@ -32,14 +32,6 @@ export class FileStorageService implements OnModuleInit, BeforeApplicationShutdo
 
   onModuleInit(): void {
     this.transport.process((task, attempt) => this.process(task, attempt));
-  }
-
-  /** Lets running work finish; what cannot finish in time stays staged and is recovered at the next start. */
-  async beforeApplicationShutdown(): Promise<void> {
-    const drained = await this.transport.drain(this.options.shutdownTimeoutMs);
-    if (!drained) {
-      this.logger.warn({ msg: 'storage work still running at shutdown; it resumes at the next start', event: 'upload.drain_timeout', backlog: this.transport.backlog() });
-    }
   }
 
   @OnEvent(FileReceivedEvent.eventName, { async: true, promisify: true })
@@ -101,7 +93,11 @@ export class FileStorageService implements OnModuleInit, BeforeApplicationShutdo
     this.events.publish(FileStoredEvent.fromRecord(stored.record));
   }
 
-  private async fail(event: FileReceivedEvent, error: StorageError, attempt: number): Promise<void> {
+  /**
+   * Settles an upload as failed for good; a no-op when it is already settled or gone. Also called by
+   * a queue worker for failures decided outside `process` (a job BullMQ gave up on, staging not visible).
+   */
+  async fail(event: FileReceivedEvent, error: StorageError, attempt: number): Promise<void> {
     const failed = await this.records.transition(event.uploadId, ['received', 'processing'], {
       status: 'failed',
       failedAt: new Date().toISOString(),

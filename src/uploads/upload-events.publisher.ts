@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { FileFailedEvent } from './file-failed.event.js';
 import type { FileReceivedEvent } from './file-received.event.js';
@@ -7,14 +7,25 @@ import type { FileStoredEvent } from './file-stored.event.js';
 export type UploadEvent = FileReceivedEvent | FileStoredEvent | FileFailedEvent;
 
 /**
- * Emits upload events without waiting for listeners. A listener that throws (a host's included)
- * is logged with the upload id and never changes the upload's outcome.
+ * Emits upload events without waiting for listeners; nothing a listener does changes the upload's
+ * outcome. An error that reaches the emitter (`@OnEvent(..., { suppressErrors: false })`) is logged
+ * here with the upload id; `@OnUploadEvent` listeners log their own, and plain `@OnEvent` ones are
+ * logged by @nestjs/event-emitter.
  */
 @Injectable()
 export class UploadEventsPublisher {
   private readonly logger = new Logger('UploadEvents');
 
-  constructor(private readonly emitter: EventEmitter2) {}
+  private readonly emitter: EventEmitter2;
+
+  constructor(@Optional() emitter?: EventEmitter2) {
+    if (!emitter) {
+      throw new Error(
+        'UploadsModule needs an EventEmitter2: import EventEmitterModule.forRoot() in your app module, or pass eventEmitter: \'own\' to UploadsModule.forRoot/forRootAsync',
+      );
+    }
+    this.emitter = emitter;
+  }
 
   publish(event: UploadEvent): void {
     try {

@@ -4,11 +4,20 @@ import { StagingArea } from '../storage/staging-area.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
 import { FileReceivedEvent } from './file-received.event.js';
 import { UNSETTLED_STATUSES } from './upload-record.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
+import type { ResolvedUploadsOptions } from './uploads.options.js';
 
 /**
  * Finishes what a previous process left: every acknowledged upload still `received` or `processing`
  * goes back to the storage work, and staged bytes that never got a record (the process died before
  * the 202) are removed.
+ *
+ * With the `bullmq` transport the jobs live in Redis and outlive any process: a dead worker's jobs
+ * go to another worker without help. What can still be lost is the queueing itself (an API process
+ * that died between the record and the job), so API processes requeue unsettled records at start;
+ * the job id is the upload id, so a job still pending is not duplicated. Workers skip recovery, and
+ * nobody sweeps the shared staging area at start: another process may be receiving into it (the
+ * reconciler's stale sweep removes real leftovers).
  */
 @Injectable()
 export class UploadRecoveryService implements OnApplicationBootstrap {
@@ -18,12 +27,18 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
     @Inject(TASK_TRANSPORT) private readonly transport: TaskTransport,
     private readonly staging: StagingArea,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.options.role === 'worker') return;
     const startedAt = Date.now();
     const unsettled = await this.records.findByStatus(UNSETTLED_STATUSES);
     for (const record of unsettled) await this.transport.dispatch(FileReceivedEvent.fromRecord(record));
+    if (this.options.transport === 'bullmq') {
+      if (unsettled.length > 0) this.logger.log({ msg: 'requeued unsettled uploads', event: 'upload.recovered', requeued: unsettled.length, orphansRemoved: 0 });
+      return;
+    }
 
     // Only files older than this start can be leftovers; newer ones may be uploads in progress.
     // A failed upload keeps its staged bytes so it can be retried.

@@ -1,17 +1,29 @@
 import { join } from 'node:path';
+import { getQueueToken } from '@nestjs/bullmq';
 import { Controller, type DynamicModule, Module, type Provider, UseGuards } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { FileRecordRepository } from '../records/file-record.repository.js';
+import { RedisRecordRepository } from '../records/redis-record.repository.js';
+import { UPLOADS_REDIS } from '../records/redis.client.js';
 import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
 import { LocalDiskStorage } from '../storage/local-disk.storage.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND } from '../storage/storage-backend.interface.js';
+import { bullMqProviders, storageQueue, storageQueueAsync } from '../tasks/bullmq.providers.js';
+import { BullMqTransport } from '../tasks/bullmq.transport.js';
 import { InProcessTransport } from '../tasks/in-process.transport.js';
+import { UPLOADS_QUEUE } from '../tasks/storage-job.js';
 import { TASK_TRANSPORT } from '../tasks/task-transport.interface.js';
 import { FileStorageService } from './file-storage.service.js';
 import { UploadController } from './http/upload.controller.js';
 import { UploadInterceptor } from './http/upload.interceptor.js';
 import { UploadEventsPublisher } from './upload-events.publisher.js';
+import { UploadAdmission } from './upload-admission.service.js';
+import { UploadReconciler } from './upload-reconciler.service.js';
 import { UploadRecoveryService } from './upload-recovery.service.js';
+import { UploadStatusService } from './upload-status.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -20,14 +32,15 @@ import {
   UPLOADS_MODULE_OPTIONS,
   type UploadsModuleExtras,
 } from './uploads.module-definition.js';
-import { resolveUploadsOptions, type ResolvedUploadsOptions, type UploadsModuleOptions } from './uploads.options.js';
+import { resolveUploadsExtras, resolveUploadsOptions, type ResolvedUploadsOptions, type UploadsModuleOptions } from './uploads.options.js';
 import { UploadsService } from './uploads.service.js';
+import { UPLOADS_TOPOLOGY, type UploadsTopology } from './uploads.topology.js';
 
 const providers: Provider[] = [
   {
     provide: RESOLVED_UPLOADS_OPTIONS,
-    inject: [UPLOADS_MODULE_OPTIONS],
-    useFactory: (options: UploadsModuleOptions) => resolveUploadsOptions(options),
+    inject: [UPLOADS_MODULE_OPTIONS, UPLOADS_TOPOLOGY],
+    useFactory: (options: UploadsModuleOptions, topology: UploadsTopology) => resolveUploadsOptions(options, topology),
   },
   {
     provide: StagingArea,
@@ -45,8 +58,10 @@ const providers: Provider[] = [
   },
   {
     provide: UPLOAD_RECORD_REPOSITORY,
-    inject: [RESOLVED_UPLOADS_OPTIONS],
-    useFactory: async (o: ResolvedUploadsOptions) => {
+    inject: [RESOLVED_UPLOADS_OPTIONS, { token: UPLOADS_REDIS, optional: true }],
+    useFactory: async (o: ResolvedUploadsOptions, redis?: Redis) => {
+      // Processes that share a queue must share records: with bullmq they live in Redis.
+      if (o.transport === 'bullmq') return new RedisRecordRepository(redis!, o.redis!.prefix);
       const records = new FileRecordRepository(join(o.storageRoot, 'records'), o.durability === 'fsync');
       await records.init();
       return records;
@@ -54,35 +69,56 @@ const providers: Provider[] = [
   },
   {
     provide: TASK_TRANSPORT,
-    inject: [RESOLVED_UPLOADS_OPTIONS],
-    useFactory: (o: ResolvedUploadsOptions) => new InProcessTransport(o.storageConcurrency, o.retry),
+    inject: [RESOLVED_UPLOADS_OPTIONS, { token: getQueueToken(UPLOADS_QUEUE), optional: true }],
+    useFactory: (o: ResolvedUploadsOptions, queue?: Queue) =>
+      o.transport === 'bullmq' ? new BullMqTransport(queue!, o.retry) : new InProcessTransport(o.storageConcurrency, o.retry),
   },
   UploadEventsPublisher,
   FileStorageService,
   UploadsService,
+  UploadStatusService,
   UploadRecoveryService,
+  UploadAdmission,
+  UploadReconciler,
   UploadInterceptor,
 ];
 
 /**
  * Event-driven file uploads: `POST /{path}` streams to staging and answers 202, `FileStorageService`
- * stores in the background. The host owns `EventEmitterModule.forRoot()` and the logger.
+ * stores in the background. The host owns `EventEmitterModule.forRoot()` (unless `eventEmitter: 'own'`)
+ * and the logger.
  */
-@Module({ providers, exports: [UploadsService, STORAGE_BACKEND, UPLOAD_RECORD_REPOSITORY] })
+@Module({ providers, exports: [UploadsService, UploadStatusService, UploadReconciler, STORAGE_BACKEND, UPLOAD_RECORD_REPOSITORY] })
 export class UploadsModule extends ConfigurableModuleClass {
   static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
-    return withController(super.forRoot(options), options.path, options.guards);
+    return mount(super.forRoot(options), options, (topology) => storageQueue(options, topology));
   }
 
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withController(super.forRootAsync(options), options.path, options.guards);
+    return mount(super.forRootAsync(options), options, (topology) => storageQueueAsync(options, topology));
   }
 }
 
-/** A subclass per module instance carries the route prefix, so two mounts never share metadata. */
-function withController(module: DynamicModule, path = 'uploads', guards: UploadsModuleExtras['guards'] = []): DynamicModule {
+/**
+ * Applies the extras that change the module's shape. A subclass per module instance carries the
+ * route prefix and guards, so two mounts never share metadata. `transport` adds the queue and its
+ * providers; `role` drops the routes (`worker`) or the queue worker (`api`).
+ */
+function mount(module: DynamicModule, extras: UploadsModuleExtras, queue: (topology: UploadsTopology) => DynamicModule): DynamicModule {
+  const { path, guards, eventEmitter, transport, role } = resolveUploadsExtras(extras);
+  const topology: UploadsTopology = { transport, role };
   class MountedUploadController extends UploadController {}
-  Controller(path.replace(/^\/+|\/+$/g, ''))(MountedUploadController);
+  Controller(path)(MountedUploadController);
   if (guards.length > 0) UseGuards(...guards)(MountedUploadController);
-  return { ...module, controllers: [MountedUploadController] };
+  // Not global: the private emitter must not replace the host's EventEmitter2 if it has one too.
+  const imports = eventEmitter === 'own' ? [...(module.imports ?? []), EventEmitterModule.forRoot({ global: false })] : [...(module.imports ?? [])];
+  const providers = [...(module.providers ?? []), { provide: UPLOADS_TOPOLOGY, useValue: topology }];
+  const exports = [...(module.exports ?? [])];
+  if (transport === 'bullmq') {
+    imports.push(queue(topology));
+    providers.push(...bullMqProviders(role));
+    exports.push(UPLOADS_REDIS);
+  }
+  const controllers = role === 'worker' ? [] : [MountedUploadController];
+  return { ...module, imports, providers, exports, controllers };
 }

@@ -1,5 +1,14 @@
 import type { StorageBackend } from '../storage/storage-backend.interface.js';
 import type { RetryPolicy } from '../tasks/retry-policy.js';
+import type { UploadsModuleExtras } from './uploads.module-definition.js';
+import {
+  DEFAULT_TOPOLOGY,
+  type QueueTuning,
+  type RedisConnectionOptions,
+  resolveQueueOptions,
+  resolveTopology,
+  type UploadsTopology,
+} from './uploads.topology.js';
 
 export type Durability = 'fsync' | 'none';
 
@@ -13,6 +22,26 @@ export interface MultipartLimits {
   parts: number;
   /** Header pairs per part. @default 100 */
   headerPairs: number;
+}
+
+/** When `POST` answers 503 instead of taking work it cannot hold. */
+export interface BackpressureLimits {
+  /** Unstored uploads (queued, running, waiting to retry) above which new uploads are refused. @default 10000 */
+  maxBacklog: number;
+  /** Bytes in the staging area above which new uploads are refused; 0 for no limit. @default 0 */
+  maxStagingBytes: number;
+  /** Free bytes on the storage root's disk below which new uploads are refused. @default 536870912 (512 MiB) */
+  minFreeBytes: number;
+  /** Seconds a refused client is told to wait (Retry-After). @default 5 */
+  retryAfterSeconds: number;
+}
+
+/** Cut-off for clients that trickle: fewer than `minBytesPerSecond` over a window of `windowMs`. */
+export interface SlowClientLimits {
+  /** @default 512 */
+  minBytesPerSecond: number;
+  /** @default 30000 */
+  windowMs: number;
 }
 
 /** Options of {@link UploadsModule}. Everything but `storageRoot` has a default. */
@@ -30,10 +59,26 @@ export interface UploadsModuleOptions {
   /** Uploads stored at the same time by this process. @default 4 */
   storageConcurrency?: number;
   limits?: Partial<MultipartLimits>;
+  backpressure?: Partial<BackpressureLimits>;
+  slowClient?: Partial<SlowClientLimits>;
+  /** Period of the sweep that finds records and files that disagree; 0 to run it at start only. @default 300000 */
+  reconcileIntervalMs?: number;
+  /** Staged bytes without a live upload older than this are removed by the sweep. @default 86400000 (24 h) */
+  staleStagingMs?: number;
   /** How long shutdown waits for running storage work before leaving it to the next start. @default 10000 */
   shutdownTimeoutMs?: number;
+  /**
+   * How often an open live-status stream (`GET /{path}/:id/events`) re-reads its record, to see
+   * changes made by another process; changes made in this process are seen at once. 0 turns it off.
+   * @default 1000
+   */
+  statusPollIntervalMs?: number;
   /** A custom storage backend for the stored bytes. @default LocalDiskStorage under `storageRoot/files` */
   storage?: StorageBackend;
+  /** Redis of the queue and the shared records; required with `transport: 'bullmq'`, unused otherwise. */
+  redis?: RedisConnectionOptions;
+  /** BullMQ worker tuning, with `transport: 'bullmq'`. @default { lockDurationMs: 30000, stalledIntervalMs: 30000 } */
+  queue?: Partial<QueueTuning>;
 }
 
 export interface ResolvedUploadsOptions {
@@ -45,7 +90,17 @@ export interface ResolvedUploadsOptions {
   storageConcurrency: number;
   limits: MultipartLimits;
   shutdownTimeoutMs: number;
+  statusPollIntervalMs: number;
+  backpressure: BackpressureLimits;
+  slowClient: SlowClientLimits;
+  reconcileIntervalMs: number;
+  staleStagingMs: number;
   storage?: StorageBackend;
+  transport: UploadsTopology['transport'];
+  role: UploadsTopology['role'];
+  /** Set when the transport is `bullmq`. */
+  redis?: Required<RedisConnectionOptions>;
+  queue: QueueTuning;
 }
 
 const MIME_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
@@ -58,10 +113,16 @@ function positiveInt(name: string, value: number, min = 1): number {
 }
 
 /** Fills defaults and rejects bad values with a message naming the option, so a host fails at init. */
-export function resolveUploadsOptions(options: UploadsModuleOptions = {}): ResolvedUploadsOptions {
+export function resolveUploadsOptions(options: UploadsModuleOptions = {}, topology: UploadsTopology = DEFAULT_TOPOLOGY): ResolvedUploadsOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new Error(`UploadsModule options must be an object (got ${String(options)}); check what forRootAsync's useFactory returns`);
+  }
   const storageRoot = options.storageRoot ?? './uploads';
   if (typeof storageRoot !== 'string' || storageRoot.trim() === '') {
     throw new Error('UploadsModule option "storageRoot" must be a non-empty path');
+  }
+  if (options.allowedMimeTypes !== undefined && !(Array.isArray(options.allowedMimeTypes) && options.allowedMimeTypes.every((t) => typeof t === 'string'))) {
+    throw new Error('UploadsModule option "allowedMimeTypes" must be an array of strings such as ["image/png", "image/*"]');
   }
   const allowedMimeTypes = (options.allowedMimeTypes ?? []).map((t) => t.trim().toLowerCase());
   const badType = allowedMimeTypes.find((t) => !MIME_PATTERN.test(t));
@@ -77,6 +138,9 @@ export function resolveUploadsOptions(options: UploadsModuleOptions = {}): Resol
     baseDelayMs: positiveInt('retry.baseDelayMs', options.retry?.baseDelayMs ?? 200, 0),
     maxDelayMs: positiveInt('retry.maxDelayMs', options.retry?.maxDelayMs ?? 30_000, 0),
   };
+  if (retry.maxDelayMs < retry.baseDelayMs) {
+    throw new Error(`UploadsModule option "retry.maxDelayMs" (${retry.maxDelayMs}) must not be below "retry.baseDelayMs" (${retry.baseDelayMs})`);
+  }
   const limits: MultipartLimits = {
     fields: positiveInt('limits.fields', options.limits?.fields ?? 10, 0),
     fieldSize: positiveInt('limits.fieldSize', options.limits?.fieldSize ?? 65_536),
@@ -92,6 +156,56 @@ export function resolveUploadsOptions(options: UploadsModuleOptions = {}): Resol
     storageConcurrency: positiveInt('storageConcurrency', options.storageConcurrency ?? 4),
     limits,
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000, 0),
-    storage: options.storage,
+    statusPollIntervalMs: positiveInt('statusPollIntervalMs', options.statusPollIntervalMs ?? 1000, 0),
+    backpressure: {
+      maxBacklog: positiveInt('backpressure.maxBacklog', options.backpressure?.maxBacklog ?? 10_000),
+      maxStagingBytes: positiveInt('backpressure.maxStagingBytes', options.backpressure?.maxStagingBytes ?? 0, 0),
+      minFreeBytes: positiveInt('backpressure.minFreeBytes', options.backpressure?.minFreeBytes ?? 512 * 1024 ** 2, 0),
+      retryAfterSeconds: positiveInt('backpressure.retryAfterSeconds', options.backpressure?.retryAfterSeconds ?? 5),
+    },
+    slowClient: {
+      minBytesPerSecond: positiveInt('slowClient.minBytesPerSecond', options.slowClient?.minBytesPerSecond ?? 512, 0),
+      windowMs: positiveInt('slowClient.windowMs', options.slowClient?.windowMs ?? 30_000, 100),
+    },
+    reconcileIntervalMs: positiveInt('reconcileIntervalMs', options.reconcileIntervalMs ?? 300_000, 0),
+    staleStagingMs: positiveInt('staleStagingMs', options.staleStagingMs ?? 24 * 3600_000, 0),
+    storage: storageBackend(options.storage),
+    ...topology,
+    ...resolveQueueOptions(options, topology),
   };
+}
+
+const BACKEND_METHODS = ['put', 'open', 'stat', 'delete'] as const;
+
+/** A custom backend is checked for the whole contract now, not at the first upload that needs it. */
+function storageBackend(storage: StorageBackend | undefined): StorageBackend | undefined {
+  if (storage === undefined) return undefined;
+  const missing = BACKEND_METHODS.filter((m) => typeof (storage as unknown as Record<string, unknown> | null)?.[m] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`UploadsModule option "storage" must implement StorageBackend; missing ${missing.map((m) => `${m}()`).join(', ')}`);
+  }
+  return storage;
+}
+
+const PATH_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+/**
+ * Checks the extras `UploadsModule` reads itself (they shape the module, so they cannot wait for
+ * the options provider) and fills their defaults; a bad one throws naming it.
+ */
+export function resolveUploadsExtras(extras: UploadsModuleExtras): Required<Pick<UploadsModuleExtras, 'path' | 'guards' | 'eventEmitter'>> & UploadsTopology {
+  const raw = extras.path ?? 'uploads';
+  const path = typeof raw === 'string' ? raw.replace(/^\/+|\/+$/g, '') : '';
+  if (path === '' || !path.split('/').every((segment) => PATH_SEGMENT.test(segment) && !/^\.+$/.test(segment))) {
+    throw new Error(`UploadsModule option "path" must be a route prefix such as "api/files" (got ${JSON.stringify(raw)})`);
+  }
+  const guards = extras.guards ?? [];
+  if (!Array.isArray(guards) || guards.some((g) => typeof g !== 'function' && typeof (g as { canActivate?: unknown })?.canActivate !== 'function')) {
+    throw new Error('UploadsModule option "guards" must be an array of guard classes or instances with canActivate()');
+  }
+  const eventEmitter = extras.eventEmitter ?? 'host';
+  if (eventEmitter !== 'host' && eventEmitter !== 'own') {
+    throw new Error(`UploadsModule option "eventEmitter" must be "host" or "own" (got ${JSON.stringify(eventEmitter)})`);
+  }
+  return { path, guards, eventEmitter, ...resolveTopology(extras) };
 }

@@ -7,13 +7,17 @@ import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../record
 import { StagingArea, type StagedFile } from '../storage/staging-area.js';
 import { STORAGE_BACKEND, type ByteRange, type StorageBackend } from '../storage/storage-backend.interface.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
+import { IdempotencyKeyTakenError } from '../records/idempotency-key-taken.error.js';
 import { ChecksumMismatchError } from './errors/checksum-mismatch.error.js';
+import { IdempotencyKeyReusedError } from './errors/idempotency-key-reused.error.js';
+import { UploadNotRetryableError } from './errors/upload-not-retryable.error.js';
 import { UploadNotFoundError } from './errors/upload-not-found.error.js';
 import { UploadNotStoredError } from './errors/upload-not-stored.error.js';
 import { FileFailedEvent } from './file-failed.event.js';
 import { FileReceivedEvent } from './file-received.event.js';
 import { FileStoredEvent } from './file-stored.event.js';
 import { normalizeFilename } from './filename.js';
+import { UploadAdmission } from './upload-admission.service.js';
 import { UploadEventsPublisher } from './upload-events.publisher.js';
 import type { UploadRecord, UploadStatus } from './upload-record.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
@@ -26,6 +30,8 @@ export interface UploadMetadata {
   mimeType?: string;
   /** Expected SHA-256 (hex) of the bytes; a mismatch rejects the upload. */
   sha256?: string;
+  /** A repeated upload with the same key and bytes returns the first upload instead of a second copy. */
+  idempotencyKey?: string;
   requestId?: string;
 }
 
@@ -46,27 +52,38 @@ export class UploadsService {
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
     private readonly staging: StagingArea,
     private readonly events: UploadEventsPublisher,
+    private readonly admission: UploadAdmission,
   ) {}
 
   /** Streams `source` into staging under the module's limits, then accepts it like an HTTP upload. */
   async upload(source: Readable, metadata: UploadMetadata = {}): Promise<UploadRecord> {
-    const staged = await this.staging.receive(source, {
-      declaredMimeType: metadata.mimeType,
-      maxBytes: this.options.maxFileSize,
-      allowedMimeTypes: this.options.allowedMimeTypes,
-    });
-    return this.accept(staged, metadata);
+    const release = await this.admission.admit();
+    try {
+      const staged = await this.staging.receive(source, {
+        declaredMimeType: metadata.mimeType,
+        maxBytes: this.options.maxFileSize,
+        allowedMimeTypes: this.options.allowedMimeTypes,
+      });
+      return await this.accept(staged, metadata);
+    } finally {
+      release();
+    }
   }
 
   /**
    * Turns a staged file into an upload: checks the expected hash, writes the record (durably),
    * emits `file.received` and returns without waiting for storage. On any error the staged bytes
-   * are removed, so a rejected upload leaves nothing behind.
+   * are removed, so a rejected upload leaves nothing behind. With an idempotency key already used
+   * for the same bytes, the staged copy is dropped and the original record returned (its id differs
+   * from `staged.id`).
    */
   async accept(staged: StagedFile, metadata: UploadMetadata = {}): Promise<UploadRecord> {
     try {
       const expected = metadata.sha256?.trim().toLowerCase();
       if (expected && expected !== staged.sha256) throw new ChecksumMismatchError(expected, staged.sha256);
+      const key = metadata.idempotencyKey;
+      const original = key === undefined ? undefined : await this.records.findByIdempotencyKey(key);
+      if (original) return await this.replay(original, staged, key!);
       const now = new Date().toISOString();
       const record: UploadRecord = {
         id: staged.id,
@@ -78,15 +95,39 @@ export class UploadsService {
         receivedAt: now,
         updatedAt: now,
         attempts: 0,
+        idempotencyKey: key,
         requestId: metadata.requestId,
       };
-      await this.records.create(record);
+      try {
+        await this.records.create(record);
+      } catch (err) {
+        // Lost a race with a concurrent request carrying the same key.
+        if (err instanceof IdempotencyKeyTakenError) return await this.replay(await this.get(err.existingId), staged, err.key);
+        throw err;
+      }
       this.events.publish(FileReceivedEvent.fromRecord(record));
       return record;
     } catch (err) {
       await this.staging.discard(staged.id);
       throw err;
     }
+  }
+
+  private async replay(original: UploadRecord, staged: StagedFile, key: string): Promise<UploadRecord> {
+    if (original.sha256 !== staged.sha256 || original.size !== staged.size) throw new IdempotencyKeyReusedError(key, original.id);
+    await this.staging.discard(staged.id);
+    return original;
+  }
+
+  /** Puts a `failed` upload whose staged bytes still exist back into the storage work. */
+  async retry(id: string): Promise<UploadRecord> {
+    const record = await this.get(id);
+    if (record.status !== 'failed') throw new UploadNotRetryableError(id, `it is ${record.status}, only failed uploads are retried`);
+    if (!(await this.staging.exists(id))) throw new UploadNotRetryableError(id, 'its staged bytes are gone');
+    const result = await this.records.transition(id, ['failed'], { status: 'received', attempts: 0, error: undefined, failedAt: undefined });
+    if (!result.ok) throw new UploadNotRetryableError(id, `it is ${result.current?.status ?? 'gone'} now`);
+    this.events.publish(FileReceivedEvent.fromRecord(result.record));
+    return result.record;
   }
 
   /** Removes staged bytes that never became an upload (the request failed before `accept`). */
@@ -169,7 +210,12 @@ export class UploadsService {
   @OnEvent(FileStoredEvent.eventName)
   @OnEvent(FileFailedEvent.eventName)
   protected onSettled(event: FileStoredEvent | FileFailedEvent): void {
-    for (const check of this.settledWaiters.get(event.uploadId) ?? []) check();
+    this.recheckSettled(event.uploadId);
+  }
+
+  /** Wakes `waitUntilSettled` callers of `uploadId`; the queue transport calls it for work done in another process. */
+  recheckSettled(uploadId: string): void {
+    for (const check of this.settledWaiters.get(uploadId) ?? []) check();
   }
 
   /** Unsettled uploads queued, running or waiting for a retry in this process. */

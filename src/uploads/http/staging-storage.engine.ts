@@ -26,6 +26,7 @@ export class StagingStorageEngine implements StorageEngine {
         declaredMimeType: file.mimetype,
         maxBytes: this.options.maxFileSize,
         allowedMimeTypes: this.options.allowedMimeTypes,
+        slowClient: this.options.slowClient,
       })
       .then(
         (staged) => callback(null, { staged, size: staged.size }),

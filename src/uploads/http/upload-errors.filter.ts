@@ -7,6 +7,8 @@ import {
   HttpStatus,
   NotFoundException,
   PayloadTooLargeException,
+  RequestTimeoutException,
+  ServiceUnavailableException,
   UnprocessableEntityException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
@@ -14,6 +16,7 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import type { Response } from 'express';
 import { StorageError } from '../../storage/storage.error.js';
 import { UploadError } from '../errors/upload.error.js';
+import { UploadsUnavailableError } from '../errors/uploads-unavailable.error.js';
 
 const BY_CODE: Record<string, (message: string) => HttpException> = {
   FILE_TOO_LARGE: (m) => new PayloadTooLargeException(m),
@@ -21,6 +24,10 @@ const BY_CODE: Record<string, (message: string) => HttpException> = {
   CHECKSUM_MISMATCH: (m) => new UnprocessableEntityException(m),
   UPLOAD_NOT_FOUND: (m) => new NotFoundException(m),
   UPLOAD_NOT_STORED: (m) => new ConflictException(m),
+  UPLOAD_TOO_SLOW: (m) => new RequestTimeoutException(m),
+  UPLOADS_UNAVAILABLE: (m) => new ServiceUnavailableException(m),
+  IDEMPOTENCY_KEY_REUSED: (m) => new ConflictException(m),
+  UPLOAD_NOT_RETRYABLE: (m) => new ConflictException(m),
   INSUFFICIENT_STORAGE: (m) => new HttpException({ statusCode: HttpStatus.INSUFFICIENT_STORAGE, message: m, error: 'Insufficient Storage' }, HttpStatus.INSUFFICIENT_STORAGE),
 };
 
@@ -33,6 +40,11 @@ export class UploadErrorsFilter extends BaseExceptionFilter implements Exception
     if (!toHttp) return super.catch(error, host);
     const http = toHttp(error.message);
     const body = http.getResponse() as Record<string, unknown>;
-    host.switchToHttp().getResponse<Response>().status(http.getStatus()).json({ ...body, code: error.code });
+    const res = host.switchToHttp().getResponse<Response>();
+    if (error instanceof UploadsUnavailableError) {
+      res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      if (error.closing) res.setHeader('Connection', 'close');
+    }
+    res.status(http.getStatus()).json({ ...body, code: error.code });
   }
 }

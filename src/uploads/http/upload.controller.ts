@@ -5,6 +5,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   HttpStatus,
   Param,
@@ -13,6 +14,8 @@ import {
   Query,
   Req,
   Res,
+  Sse,
+  type MessageEvent,
   UploadedFile,
   UseFilters,
   UseInterceptors,
@@ -24,6 +27,7 @@ import {
   ApiBody,
   ApiConflictResponse,
   ApiConsumes,
+  ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -40,18 +44,21 @@ import {
 import contentDisposition from 'content-disposition';
 import type { Request, Response } from 'express';
 import rangeParser from 'range-parser';
+import { map, type Observable } from 'rxjs';
 import { ErrorResponseDto } from '../dto/error-response.dto.js';
 import { ListUploadsQueryDto } from '../dto/list-uploads-query.dto.js';
 import { UploadAcceptedDto } from '../dto/upload-accepted.dto.js';
 import { UploadFormDto } from '../dto/upload-form.dto.js';
 import { UploadPageDto } from '../dto/upload-page.dto.js';
 import { UploadRecordDto } from '../dto/upload-record.dto.js';
+import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
 import type { StagedMulterFile } from './staging-storage.engine.js';
 import { UploadErrorsFilter } from './upload-errors.filter.js';
 import { UploadInterceptor } from './upload.interceptor.js';
 
 const validId = new ParseUUIDPipe({ version: '7' });
+const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 const validInput = new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
 
 type RequestWithId = Request & { id?: string | number };
@@ -64,7 +71,10 @@ type RequestWithId = Request & { id?: string | number };
 @UseFilters(UploadErrorsFilter)
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Malformed request or id' })
 export class UploadController {
-  constructor(private readonly uploads: UploadsService) {}
+  constructor(
+    private readonly uploads: UploadsService,
+    private readonly statuses: UploadStatusService,
+  ) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
@@ -77,21 +87,41 @@ export class UploadController {
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'The sha256 field does not match the bytes' })
   @ApiResponse({ status: HttpStatus.INSUFFICIENT_STORAGE, type: ErrorResponseDto, description: 'The disk filled during the upload' })
+  @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, type: ErrorResponseDto, description: 'Shutting down or too much work held; see Retry-After' })
+  @ApiResponse({ status: HttpStatus.REQUEST_TIMEOUT, type: ErrorResponseDto, description: 'The client sent too slowly' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Idempotency-Key reused with different bytes' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat a POST safely: the same key and bytes return the first upload' })
   async upload(
     @UploadedFile() file: StagedMulterFile | undefined,
     @Body(validInput) form: UploadFormDto,
     @Req() req: RequestWithId,
     @Res({ passthrough: true }) res: Response,
+    @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<UploadAcceptedDto> {
     if (!file) throw new BadRequestException('Expected a multipart/form-data body with one file in the field "file"');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestException('Idempotency-Key must be 1 to 255 printable ASCII characters');
+    }
     const record = await this.uploads.accept(file.staged, {
       filename: file.originalname,
       mimeType: file.mimetype,
       sha256: form.sha256,
+      idempotencyKey,
       requestId: req.id === undefined ? undefined : String(req.id),
     });
+    if (record.id !== file.staged.id) res.setHeader('Idempotent-Replayed', 'true');
     res.setHeader('Location', `${collectionPath(req)}/${record.id}`);
     return UploadAcceptedDto.fromRecord(record);
+  }
+
+  @Post(':id/retry')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Store a failed upload again', description: 'Only for a failed upload whose staged bytes still exist.' })
+  @ApiAcceptedResponse({ type: UploadRecordDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Not failed, or its staged bytes are gone' })
+  async retry(@Param('id', validId) id: string): Promise<UploadRecordDto> {
+    return UploadRecordDto.from(await this.uploads.retry(id));
   }
 
   @Get()
@@ -108,6 +138,19 @@ export class UploadController {
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async get(@Param('id', validId) id: string): Promise<UploadRecordDto> {
     return UploadRecordDto.from(await this.uploads.get(id));
+  }
+
+  @Sse(':id/events')
+  @ApiOperation({
+    summary: 'Follow an upload’s status live (Server-Sent Events)',
+    description: 'Sends the record at once as a `status` event, then again on every status change; the stream ends after `stored` or `failed`.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: '`event: status` messages whose data is the record (UploadRecord JSON)' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async events(@Param('id', validId) id: string): Promise<Observable<MessageEvent>> {
+    await this.uploads.get(id); // a 404 must be answered before the stream starts
+    return this.statuses.watch(id).pipe(map((record) => ({ type: 'status', data: UploadRecordDto.from(record) })));
   }
 
   @Get(':id/content')

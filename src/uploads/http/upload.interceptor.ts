@@ -1,9 +1,10 @@
-import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException, UnsupportedMediaTypeException, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { catchError, from, switchMap, type Observable } from 'rxjs';
 import { StagingArea } from '../../storage/staging-area.js';
 import { UploadError } from '../errors/upload.error.js';
+import { UploadAdmission } from '../upload-admission.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../uploads.options.js';
 import { UploadsService } from '../uploads.service.js';
@@ -41,6 +42,7 @@ export class UploadInterceptor implements NestInterceptor {
     staging: StagingArea,
     @Inject(RESOLVED_UPLOADS_OPTIONS) options: ResolvedUploadsOptions,
     private readonly uploads: UploadsService,
+    private readonly admission: UploadAdmission,
   ) {
     const storage = new StagingStorageEngine(staging, options, (req, err) => this.rejecters.get(req)?.(err));
     this.parse = multer({
@@ -64,7 +66,21 @@ export class UploadInterceptor implements NestInterceptor {
     );
   }
 
-  private receive(req: Request, res: Response): Promise<void> {
+  private async receive(req: Request, res: Response): Promise<void> {
+    const encoding = req.headers['content-encoding'];
+    if (encoding && encoding.toLowerCase() !== 'identity') {
+      closeAfterResponse(req, res);
+      throw new UnsupportedMediaTypeException(`Content-Encoding ${encoding} is not supported: send the multipart body uncompressed`);
+    }
+    let release: () => void;
+    try {
+      release = await this.admission.admit();
+    } catch (err) {
+      closeAfterResponse(req, res);
+      throw err;
+    }
+    // In flight until the answer is out, so a graceful shutdown waits for it.
+    res.once('close', release);
     return new Promise<void>((resolve, reject) => {
       const fail = (err: unknown) => {
         this.rejecters.delete(req);
@@ -86,6 +102,7 @@ export class UploadInterceptor implements NestInterceptor {
 
 /** Stop reading a rejected body: answer, read a little longer so the client sees the answer, then close. */
 function closeAfterResponse(req: Request, res: Response): void {
+  if (res.headersSent) return;
   res.setHeader('Connection', 'close');
   res.once('finish', () => {
     if (!req.complete) setTimeout(() => req.socket?.destroy(), LINGER_MS).unref();

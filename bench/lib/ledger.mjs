@@ -1,0 +1,65 @@
+// What each server actually put on disk. Only `<UPLOAD_DIR>/files/` is read, recursively (the
+// service shards into subdirectories); the file layout below it is not relied on otherwise.
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const TEMP = /\.(tmp|part)$/;
+
+export class DiskLedger {
+  constructor(filesDir) {
+    this.filesDir = filesDir;
+    /** path → size of every complete file seen so far */
+    this.known = new Map();
+  }
+
+  /** Files that appeared since the last scan (stat only those), plus temp files still lying around. */
+  async scanNew() {
+    const fresh = [];
+    const temp = [];
+    const walk = async (dir) => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (err.code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) await walk(path);
+        else if (TEMP.test(e.name)) temp.push(path);
+        else if (!this.known.has(path)) {
+          const st = await stat(path).catch(() => undefined);
+          if (!st) continue;
+          this.known.set(path, st.size);
+          fresh.push({ path, size: st.size });
+        }
+      }
+    };
+    await walk(this.filesDir);
+    return { fresh, temp };
+  }
+
+  async remove(path) {
+    await rm(path, { force: true });
+    this.known.delete(path);
+  }
+}
+
+/**
+ * Compares one measurement's new files with what the client was told: every acknowledged upload
+ * must be a file of the right size. Requests cut off when the load stopped may still have been
+ * stored without the client seeing the answer, so up to `inFlight` extra files are expected.
+ */
+export function checkRun({ acked, size, inFlight, fresh, temp }) {
+  const right = fresh.filter((f) => f.size === size).length;
+  const wrong = fresh.length - right;
+  const lost = Math.max(0, acked - right);
+  const issues = [];
+  const notes = [];
+  if (lost > 0) issues.push(`${lost} of ${acked} acknowledged ${size}-byte uploads missing or wrong size on disk`);
+  if (wrong > 0) notes.push(`${wrong} file(s) of the wrong size (partial uploads left behind?)`);
+  if (right > acked + inFlight) notes.push(`${right - acked} files more than acknowledged (in flight at most ${inFlight})`);
+  if (temp.length > 0) notes.push(`${temp.length} temporary file(s) left after settling`);
+  return { acked, files: right, bytes: right * size, expectedBytes: acked * size, wrong, lost, issues, notes };
+}

@@ -1,0 +1,34 @@
+import { Redis } from 'ioredis';
+import { redactUrl } from '../uploads/uploads.topology.js';
+
+/**
+ * Injection token of the module's own Redis client (records and health), present with the `bullmq`
+ * transport. BullMQ opens its own connections for the queue from the same URL.
+ */
+export const UPLOADS_REDIS = Symbol('UPLOADS_REDIS');
+
+/** How long start-up waits for Redis before refusing to start. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Connects, or throws a message naming the (redacted) URL: with `bullmq` every record lives in
+ * Redis, so a process that cannot reach it must not start. Once up, the client reconnects by itself
+ * and a command fails after a few retries rather than hanging a request.
+ */
+export async function connectRedis(url: string): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 2 });
+  let lastError: Error | undefined;
+  const remember = (err: Error) => {
+    lastError = err;
+  };
+  client.on('error', remember);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    const reason = lastError?.message ?? (err as Error).message;
+    throw new Error(`Redis at ${redactUrl(url)} is not reachable (${reason}); the bullmq transport needs it to start`, { cause: err });
+  }
+  client.off('error', remember);
+  return client;
+}

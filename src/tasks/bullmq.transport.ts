@@ -1,0 +1,92 @@
+import { Logger } from '@nestjs/common';
+import type { Queue, Worker } from 'bullmq';
+import type { FileReceivedEvent } from '../uploads/file-received.event.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { STORAGE_BACKOFF, STORE_JOB, toJobData } from './storage-job.js';
+import type { TaskTransport } from './task-transport.interface.js';
+
+/** How long a queue-wide backlog count is reused: `backlog()` sits on the upload hot path. */
+const BACKLOG_TTL_MS = 1_000;
+
+/**
+ * Storage work as BullMQ jobs in Redis, worked by every process with a worker role. The job id is
+ * the upload id, so queueing an upload again while its job is pending (recovery at start, a retry
+ * racing a worker) is a no-op in Redis rather than a second job. Finished jobs are removed: the
+ * record is the lasting outcome, and a later retry of the upload must be able to queue it again.
+ */
+export class BullMqTransport implements TaskTransport {
+  private readonly logger = new Logger(BullMqTransport.name);
+  private worker?: Worker;
+  private counted = { value: 0, at: 0 };
+  private counting?: Promise<void>;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly retry: RetryPolicy,
+  ) {
+    queue.on('error', (err) => this.logger.error({ msg: 'storage queue connection error', event: 'upload.queue_error', err }));
+  }
+
+  /** The worker side is `StorageJobProcessor`, which BullMQ calls and which calls `FileStorageService` itself. */
+  process(): void {}
+
+  /** Attaches this process's worker, so shutdown can drain it. */
+  attach(worker: Worker): void {
+    this.worker = worker;
+  }
+
+  async dispatch(task: FileReceivedEvent): Promise<void> {
+    await this.queue.add(STORE_JOB, toJobData(task), {
+      jobId: task.uploadId,
+      attempts: this.retry.attempts,
+      backoff: { type: STORAGE_BACKOFF },
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  /**
+   * Jobs waiting, delayed for a retry or running, across the whole queue (every API and worker
+   * process sees the same figure). Refreshed in the background at most once a second.
+   */
+  backlog(): number {
+    if (Date.now() - this.counted.at > BACKLOG_TTL_MS) this.counting ??= this.count();
+    return this.counted.value;
+  }
+
+  /** Waits for the queue-wide count, for callers that need it now rather than within a second. */
+  async queued(): Promise<number> {
+    await (this.counting ??= this.count());
+    return this.counted.value;
+  }
+
+  /**
+   * Stops fetching jobs and waits up to `timeoutMs` for running ones. What is still running then
+   * is left active in Redis: its lock expires and another worker takes the job over.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const worker = this.worker;
+    if (!worker) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const finished = await Promise.race([worker.pause().then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    if (!finished) await worker.close(true);
+    return finished;
+  }
+
+  private async count(): Promise<void> {
+    try {
+      const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      this.counted = { value: Object.values(counts).reduce((sum, n) => sum + n, 0), at: Date.now() };
+    } catch (err) {
+      // Keep the last figure; the connection error is logged by the queue's error handler.
+      this.counted = { ...this.counted, at: Date.now() };
+      this.logger.warn({ msg: 'could not count the storage queue', event: 'upload.queue_count_failed', err });
+    } finally {
+      this.counting = undefined;
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import { StagingArea } from '../storage/staging-area.js';
+import { STORAGE_BACKEND, type StorageBackend } from '../storage/storage-backend.interface.js';
+import { FileFailedEvent } from './file-failed.event.js';
+import { FileReceivedEvent } from './file-received.event.js';
+import { UploadEventsPublisher } from './upload-events.publisher.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
+import type { ResolvedUploadsOptions } from './uploads.options.js';
+
+export interface ReconcileFindings {
+  /** When the sweep finished. */
+  at: string;
+  /** Stored records whose bytes vanished: re-stored from staging when possible, else failed. */
+  missingContent: number;
+  /** Stored bytes with no record: removed. */
+  orphanedContent: number;
+  /** Staged bytes older than the stale limit with no live upload: removed. */
+  staleStaging: number;
+}
+
+/**
+ * Periodic sweep (and one at start) for records and files that disagree. Repairs what it can,
+ * reports each finding in a structured log line, and keeps counts for `/health`.
+ */
+@Injectable()
+export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(UploadReconciler.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<ReconcileFindings>;
+  last?: ReconcileFindings;
+  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0 };
+
+  constructor(
+    @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
+    @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
+    private readonly staging: StagingArea,
+    private readonly events: UploadEventsPublisher,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.sweep();
+    if (this.options.reconcileIntervalMs > 0) {
+      this.timer = setInterval(() => {
+        this.sweep().catch((err: unknown) => this.logger.error({ msg: 'reconciliation sweep failed', event: 'upload.reconcile_failed', err }));
+      }, this.options.reconcileIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One sweep; concurrent callers share the sweep in progress. */
+  sweep(): Promise<ReconcileFindings> {
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<ReconcileFindings> {
+    const findings: ReconcileFindings = { at: '', missingContent: 0, orphanedContent: 0, staleStaging: 0 };
+    const stored = await this.records.findByStatus(['stored']);
+    for (const record of stored) {
+      if (await this.backend.stat(record.id)) continue;
+      findings.missingContent += 1;
+      await this.repairMissing(record.id);
+    }
+
+    if (this.backend.keys) {
+      for await (const key of this.backend.keys()) {
+        if (await this.records.get(key)) continue;
+        findings.orphanedContent += 1;
+        this.logger.warn({ msg: 'stored bytes without a record removed', event: 'upload.orphaned_content', uploadId: key });
+        await this.backend.delete(key);
+      }
+    }
+
+    const staleBefore = Date.now() - this.options.staleStagingMs;
+    for (const entry of await this.staging.list()) {
+      if (entry.mtimeMs >= staleBefore) continue;
+      const record = await this.records.get(entry.id);
+      // Unsettled uploads still need their bytes; everything else stale can go.
+      if (record && (record.status === 'received' || record.status === 'processing')) continue;
+      findings.staleStaging += 1;
+      this.logger.warn({ msg: 'stale staged bytes removed', event: 'upload.stale_staging', uploadId: entry.id, status: record?.status ?? 'none', bytes: entry.size });
+      await this.staging.discard(entry.id);
+    }
+
+    findings.at = new Date().toISOString();
+    this.last = findings;
+    this.totals.sweeps += 1;
+    this.totals.missingContent += findings.missingContent;
+    this.totals.orphanedContent += findings.orphanedContent;
+    this.totals.staleStaging += findings.staleStaging;
+    if (findings.missingContent + findings.orphanedContent + findings.staleStaging > 0) {
+      this.logger.warn({ msg: 'reconciliation found disagreements', event: 'upload.reconciled', ...findings });
+    }
+    return findings;
+  }
+
+  /** Bytes of a stored upload vanished: store again from staging if the bytes are still there. */
+  private async repairMissing(id: string): Promise<void> {
+    if (await this.staging.exists(id)) {
+      const result = await this.records.transition(id, ['stored'], { status: 'received', storedAt: undefined });
+      if (result.ok) {
+        this.logger.warn({ msg: 'stored bytes missing; storing again from staging', event: 'upload.content_missing', uploadId: id, repaired: true });
+        this.events.publish(FileReceivedEvent.fromRecord(result.record));
+      }
+      return;
+    }
+    const result = await this.records.transition(id, ['stored'], {
+      status: 'failed',
+      failedAt: new Date().toISOString(),
+      error: { code: 'CONTENT_MISSING', message: 'The stored bytes vanished and no staged copy is left' },
+    });
+    this.logger.error({ msg: 'stored bytes missing and not recoverable', event: 'upload.content_missing', uploadId: id, repaired: false });
+    if (result.ok) this.events.publish(FileFailedEvent.fromRecord(result.record));
+  }
+}

@@ -1,0 +1,147 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import request from 'supertest';
+import { type CapturedLog, CapturingLogger } from './support/capturing-logger.js';
+import { installedPackage, installPackedStowage } from './support/packed-stowage.js';
+import type { FileIndexedEvent } from './host-app/file-indexer.listener.js';
+import type { HostApp } from './host-app/start-host-app.js';
+
+// The host app imports `stowage` from its node_modules, so it loads only after the tarball is there.
+await installPackedStowage();
+const { startHostApp } = await import('./host-app/start-host-app.js');
+const { FailingListeners } = await import('./host-app/failing.listeners.js');
+const { stowage, stowageTesting } = await import('./host-app/public-api.js');
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+// #region host-test
+describe('files (the host app’s own e2e test)', () => {
+  let host: HostApp;
+
+  beforeAll(async () => {
+    host = await startHostApp();
+  });
+  afterAll(() => host.close());
+
+  it('stores an uploaded file', async () => {
+    const record = await host.uploads.upload(Readable.from([Buffer.from('one\ntwo\n')]), {
+      filename: 'notes.txt',
+      mimeType: 'text/plain',
+    });
+
+    const stored = await host.uploads.waitUntilSettled(record.id, { timeoutMs: 5000 });
+
+    expect(stored).toMatchObject({ status: 'stored', filename: 'notes.txt', size: 8 });
+  });
+});
+// #endregion
+
+describe('Stowage embedded in a host app, installed from the packed tarball', () => {
+  let host: HostApp;
+  let logs: CapturingLogger;
+  let events: EventEmitter2;
+  const tenant = { 'x-tenant-id': 'acme' };
+
+  beforeAll(async () => {
+    logs = new CapturingLogger();
+    host = await startHostApp({ logger: logs, providers: [FailingListeners] });
+    events = host.app.get(EventEmitter2);
+  });
+  afterAll(() => host.close());
+
+  it('serves the API under the host’s path, behind the host’s guard', async () => {
+    const server = host.app.getHttpServer();
+    await request(server).post('/api/files').attach('file', Buffer.from('x'), 'x.txt').expect(403);
+    await request(server).get('/api/files').expect(403);
+    await request(server).get('/uploads').set(tenant).expect(404);
+    await request(server).get('/api/files').set(tenant).expect(200);
+  });
+
+  it('accepts an upload with 202, stores it, and the host’s file.stored listener chains its processing', async () => {
+    const server = host.app.getHttpServer();
+    const content = Buffer.from('alpha\nbeta\ngamma\n');
+    // Subscribed before the upload, so a listener that finishes first is not missed; jest's timeout bounds it.
+    const indexed = events.waitFor('file.indexed', (e: FileIndexedEvent) => e.filename === 'lines.txt');
+
+    const res = await request(server).post('/api/files').set(tenant).attach('file', content, { filename: 'lines.txt', contentType: 'text/plain' }).expect(202);
+    expect(res.headers.location).toBe(`/api/files/${res.body.id}`);
+
+    const [event] = (await indexed) as [FileIndexedEvent];
+    expect(event).toEqual({ uploadId: res.body.id, filename: 'lines.txt', lines: 3 });
+    await request(server).get(`/api/files/${res.body.id}`).set(tenant).expect(200).expect((r) => expect(r.body.status).toBe('stored'));
+    const download = await request(server).get(`/api/files/${res.body.id}/content`).set(tenant).responseType('blob').expect(200);
+    expect(Buffer.compare(download.body as Buffer, content)).toBe(0);
+  });
+
+  it('keeps the upload stored when host listeners throw, and logs each failure with the upload id', async () => {
+    const since = logs.lines.length;
+    const record = await host.uploads.upload(Readable.from([Buffer.from('%PDF-1.7\n')]), { filename: 'q3.pdf', mimeType: 'application/pdf' });
+    const structured = (l: CapturedLog) => (l.message ?? {}) as { listener?: string; uploadId?: string; err?: Error };
+    const failureOf = (listener: string) => logs.waitFor((l) => structured(l).listener === listener && structured(l).uploadId === record.id, { since });
+
+    await expect(host.uploads.waitUntilSettled(record.id, { timeoutMs: 5000 })).resolves.toMatchObject({ status: 'stored' });
+
+    const rejected = await failureOf('FailingListeners.onStoredRejects');
+    expect(rejected).toMatchObject({
+      level: 'error',
+      message: { event: 'upload.listener_failed', eventName: 'file.stored', uploadId: record.id, err: expect.objectContaining({ message: 'thumbnailer down for q3.pdf' }) },
+    });
+    const deferred = await failureOf('FailingListeners.onStoredThrowsDeferred');
+    expect(deferred.message).toMatchObject({ err: expect.objectContaining({ message: 'deferred listener broke' }) });
+    // With suppressErrors: false the rejection reaches Stowage's publisher, which logs the upload id.
+    const unsuppressed = await logs.waitFor((l) => structured(l).err?.message === 'unsuppressed listener broke', { since });
+    expect(unsuppressed.message).toMatchObject({ event: 'upload.listener_failed', eventName: 'file.stored', uploadId: record.id });
+    // A plain @OnEvent listener's error is caught and logged by @nestjs/event-emitter itself.
+    await logs.waitFor((l) => l.level === 'error' && l.message === 'plain listener broke', { since });
+    await logs.waitFor((l) => l.level === 'error' && l.message === 'plain deferred listener broke', { since });
+
+    expect(await host.uploads.get(record.id)).toMatchObject({ status: 'stored' });
+    await request(host.app.getHttpServer()).get(`/api/files/${record.id}/content`).set(tenant).expect(200);
+  });
+});
+
+describe('the published package', () => {
+  it('exposes the documented API from `stowage` and `stowage/testing`', () => {
+    for (const name of ['UploadsModule', 'UploadsService', 'OnUploadEvent', 'FileStoredEvent', 'STORAGE_BACKEND', 'UPLOAD_RECORD_REPOSITORY', 'StorageError', 'UploadError', 'UploadRecordDto']) {
+      expect(stowage).toHaveProperty(name);
+    }
+    expect(stowage.FileStoredEvent.eventName).toBe('file.stored');
+    expect(Object.keys(stowageTesting).sort()).toEqual(['InMemoryRecordRepository', 'InMemoryStorage', 'createTempStorageRoot']);
+  });
+
+  it('ships dist with type declarations and the docs, but no sources or tests', async () => {
+    const files = await listFiles(installedPackage);
+    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.d.ts', 'docs/EMBEDDING.md', 'README.md', 'package.json']));
+    expect(files.filter((f) => /\.spec\.|^src\/|^test\//.test(f))).toEqual([]);
+  });
+
+  it('shows in docs/EMBEDDING.md exactly the host app code this suite runs', async () => {
+    const doc = await readFile(join(repo, 'docs', 'EMBEDDING.md'), 'utf8');
+    const blocks = [...doc.matchAll(/<!-- include: ([^\s#]+)(?:#(\S+))? -->\n```ts\n([\s\S]*?)```/g)];
+    expect(blocks.map((b) => b[1])).toEqual(expect.arrayContaining(['test/host-app/app.module.ts', 'test/host-app/files.module.ts', 'test/host-app/file-indexer.listener.ts']));
+    for (const [, path, region, shown] of blocks) {
+      const source = await readFile(join(repo, path!), 'utf8');
+      expect({ path, region, code: shown }).toEqual({ path, region, code: region ? regionOf(source, region) : source });
+    }
+  });
+});
+
+/** The lines between `// #region name` and the next `// #endregion`. */
+function regionOf(source: string, name: string): string {
+  const lines = source.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `// #region ${name}`);
+  const end = lines.findIndex((l, i) => i > start && l.trim() === '// #endregion');
+  if (start < 0 || end < 0) throw new Error(`no region "${name}"`);
+  return lines.slice(start + 1, end).join('\n') + '\n';
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : Promise.resolve([`${prefix}${e.name}`]))),
+  );
+  return nested.flat();
+}
