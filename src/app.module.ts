@@ -7,7 +7,9 @@ import { validateEnv, type EnvironmentVariables } from './config/env.validation.
 import { loggerOptionsFromEnv } from './config/logger.config.js';
 import { uploadsOptionsFromEnv, uploadsTopologyFromEnv } from './config/uploads.config.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { UploadsModule } from './uploads/uploads.module.js';
+import { UploadPageModule } from './web/upload-page.module.js';
 
 /** The standalone service: the same UploadsModule a host would embed, configured from the environment. */
 @Module({})
@@ -27,6 +29,8 @@ export class AppModule {
         EventEmitterModule.forRoot(),
         UploadsModule.forRootAsync({ isGlobal: true, guards: [ApiKeyGuard], ...topology, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
         HealthModule,
+        MetricsModule,
+        UploadPageModule,
       ],
     };
   }

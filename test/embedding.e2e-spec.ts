@@ -104,6 +104,11 @@ describe('Stowage embedded in a host app, installed from the packed tarball', ()
 });
 
 describe('the published package', () => {
+  it('is what the host app loads as `stowage`: the unpacked tarball, not the repository', async () => {
+    const unpacked = (await import(join(installedPackage, 'dist', 'index.js'))) as typeof stowage;
+    expect(stowage.UploadsService).toBe(unpacked.UploadsService);
+  });
+
   it('exposes the documented API from `stowage` and `stowage/testing`', () => {
     for (const name of ['UploadsModule', 'UploadsService', 'OnUploadEvent', 'FileStoredEvent', 'STORAGE_BACKEND', 'UPLOAD_RECORD_REPOSITORY', 'StorageError', 'UploadError', 'UploadRecordDto']) {
       expect(stowage).toHaveProperty(name);

@@ -4,6 +4,10 @@ import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { randomFile, sha256 } from './support/multipart.js';
+import { transportEnv, type TestTransport } from './support/redis.js';
+
+// The same behaviour with storage work in-process and through BullMQ (real Redis, private key prefix).
+const TRANSPORTS: TestTransport[] = ['memory', 'bullmq'];
 
 /** Reads the status over HTTP until it settles, as a client without events would. */
 async function pollUntilSettled(t: TestApp, id: string): Promise<Record<string, unknown>> {
@@ -15,13 +19,17 @@ async function pollUntilSettled(t: TestApp, id: string): Promise<Record<string, 
   throw new Error(`upload ${id} did not settle`);
 }
 
-describe('Uploads (e2e)', () => {
+describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
+  const { env, cleanup } = transportEnv(transport);
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp(env);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await cleanup();
+  });
 
   it('answers 202 with the record and Location, stores in the background, and serves the same bytes', async () => {
     const file = randomFile(1024 * 1024 + 17);
@@ -153,11 +161,14 @@ describe('Uploads (e2e)', () => {
   });
 });
 
-describe('Uploads (e2e): ordering and restart', () => {
+describe.each(TRANSPORTS)('Uploads (e2e): ordering and restart, %s transport', (transport) => {
+  const { env, cleanup } = transportEnv(transport);
+  afterAll(() => cleanup());
+
   it('sends the 202 before the storage work finishes, and 409 for content until then', async () => {
     const backend = new InMemoryStorage();
     const release = backend.hold();
-    const t = await createTestApp({}, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
+    const t = await createTestApp(env, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
     try {
       const res = await request(t.server).post('/uploads').attach('file', Buffer.from('held'), 'held.txt').expect(202);
       expect(res.body.status).toBe('received');
@@ -176,13 +187,13 @@ describe('Uploads (e2e): ordering and restart', () => {
   });
 
   it('keeps records and bytes readable across a restart on the same storage root', async () => {
-    const first = await createTestApp();
+    const first = await createTestApp(env);
     const file = randomFile(4096);
     const { body } = await request(first.server).post('/uploads').attach('file', file, 'keep.bin').expect(202);
     await first.uploads.waitUntilSettled(body.id);
     await first.close({ keepRoot: true });
 
-    const second = await createTestApp({}, undefined, first.root);
+    const second = await createTestApp(env, undefined, first.root);
     try {
       const record = await request(second.server).get(`/uploads/${body.id}`).expect(200);
       expect(record.body).toMatchObject({ status: 'stored', sha256: sha256(file) });

@@ -75,6 +75,37 @@ export class EnvironmentVariables {
   @Transform(toBoolean) @IsBoolean()
   LOG_PRETTY = false;
 
+  /** How long SIGTERM/SIGINT waits for in-flight uploads and storage work before exiting. */
+  @Type(() => Number) @IsInt() @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /** Unstored uploads above which POST answers 503. */
+  @Type(() => Number) @IsInt() @Min(1)
+  MAX_BACKLOG = 10_000;
+
+  /** Staged bytes above which POST answers 503; 0 for no limit. */
+  @Type(() => Number) @IsInt() @Min(0)
+  MAX_STAGING_BYTES = 0;
+
+  /** Free disk below which POST answers 503. */
+  @Type(() => Number) @IsInt() @Min(0)
+  MIN_FREE_DISK_BYTES = 512 * 1024 ** 2;
+
+  /** A client sending fewer bytes per second than this (over UPLOAD_RATE_WINDOW_MS) is cut off; 0 disables. */
+  @Type(() => Number) @IsInt() @Min(0)
+  UPLOAD_MIN_BYTES_PER_SEC = 512;
+
+  @Type(() => Number) @IsInt() @Min(100)
+  UPLOAD_RATE_WINDOW_MS = 30_000;
+
+  /** Period of the reconciliation sweep; 0 runs it at start only. */
+  @Type(() => Number) @IsInt() @Min(0)
+  RECONCILE_INTERVAL_MS = 300_000;
+
+  /** Staged bytes of no live upload older than this are removed by the sweep. */
+  @Type(() => Number) @IsInt() @Min(0)
+  STALE_STAGING_MS = 86_400_000;
+
   /** Time allowed for a request's headers. */
   @Type(() => Number) @IsInt() @Min(1000)
   HTTP_HEADERS_TIMEOUT_MS = 30_000;

@@ -20,6 +20,18 @@ export function uploadsOptionsFromEnv(config: ConfigService<EnvironmentVariables
     },
     durability: config.get('DURABILITY', { infer: true }),
     storageConcurrency: config.get('STORAGE_CONCURRENCY', { infer: true }),
+    shutdownTimeoutMs: config.get('SHUTDOWN_TIMEOUT_MS', { infer: true }),
+    backpressure: {
+      maxBacklog: config.get('MAX_BACKLOG', { infer: true }),
+      maxStagingBytes: config.get('MAX_STAGING_BYTES', { infer: true }),
+      minFreeBytes: config.get('MIN_FREE_DISK_BYTES', { infer: true }),
+    },
+    slowClient: {
+      minBytesPerSecond: config.get('UPLOAD_MIN_BYTES_PER_SEC', { infer: true }),
+      windowMs: config.get('UPLOAD_RATE_WINDOW_MS', { infer: true }),
+    },
+    reconcileIntervalMs: config.get('RECONCILE_INTERVAL_MS', { infer: true }),
+    staleStagingMs: config.get('STALE_STAGING_MS', { infer: true }),
     statusPollIntervalMs: config.get('STATUS_POLL_INTERVAL_MS', { infer: true }),
     redis: config.get('TASK_TRANSPORT', { infer: true }) === 'bullmq'
       ? { url: config.get('REDIS_URL', { infer: true })!, prefix: config.get('REDIS_PREFIX', { infer: true }) }

@@ -14,6 +14,8 @@ export class FileStoredEvent {
     readonly sha256: string,
     readonly storedAt: string,
     readonly requestId?: string,
+    /** When the upload was accepted; with `storedAt`, how long storage took end to end. */
+    readonly receivedAt?: string,
   ) {}
 
   static fromRecord(record: UploadRecord): FileStoredEvent {
@@ -25,6 +27,7 @@ export class FileStoredEvent {
       record.sha256,
       record.storedAt ?? record.updatedAt,
       record.requestId,
+      record.receivedAt,
     );
   }
 }

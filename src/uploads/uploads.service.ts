@@ -223,6 +223,11 @@ export class UploadsService {
     return this.transport.backlog();
   }
 
+  /** Uploads whose bytes are streaming in right now (admitted, not yet answered), in this process. */
+  inFlight(): number {
+    return this.admission.uploadsInFlight;
+  }
+
   /** Whether the storage root takes writes, and its free space; for health checks. */
   async probeStorage(): Promise<{ writable: boolean; freeBytes: number; totalBytes: number; error?: string }> {
     const root = this.options.storageRoot;

@@ -9,13 +9,14 @@ const hostApp = join(repo, 'test', 'host-app');
 /** Where the host app finds `stowage`, as if `npm install ./stowage-x.y.z.tgz` had put it there. */
 export const installedPackage = join(hostApp, 'node_modules', 'stowage');
 const stamp = join(installedPackage, '.packed-at');
-const packInputs = ['src', 'docs', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md'];
+// What the tarball is built from, and the host app whose types are checked against it.
+const packInputs = ['src', 'docs', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'test/host-app'];
 
 async function newestMtime(path: string): Promise<number> {
   const info = await stat(path).catch(() => undefined);
   if (!info) return 0;
   if (!info.isDirectory()) return path.endsWith('.spec.ts') ? 0 : info.mtimeMs;
-  const entries = await readdir(path);
+  const entries = (await readdir(path)).filter((e) => e !== 'node_modules');
   const times = await Promise.all(entries.map((e) => newestMtime(join(path, e))));
   return Math.max(info.mtimeMs, ...times);
 }

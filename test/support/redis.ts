@@ -42,3 +42,12 @@ export async function deleteKeysUnder(prefix: string): Promise<number> {
 export function bullmqEnv(prefix: string) {
   return { TASK_TRANSPORT: 'bullmq', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix } as const;
 }
+
+export type TestTransport = 'memory' | 'bullmq';
+
+/** Env overrides of a test app on `transport` (bullmq under a private prefix) and the cleanup of its keys. */
+export function transportEnv(transport: TestTransport): { env: Record<string, string>; cleanup: () => Promise<number> } {
+  if (transport === 'memory') return { env: {}, cleanup: async () => 0 };
+  const prefix = testRedisPrefix();
+  return { env: { ...bullmqEnv(prefix) }, cleanup: () => deleteKeysUnder(prefix) };
+}

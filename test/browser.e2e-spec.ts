@@ -1,0 +1,113 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
+import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
+import { baseUrl, randomFile } from './support/multipart.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+
+/** Debian's package by default; CI installs it (see .ci/run). */
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
+const TIMEOUT = 30_000;
+const MAX_FILE_SIZE = 1024 * 1024;
+
+describe('In a real browser (e2e, Chromium)', () => {
+  let t: TestApp;
+  let url: string;
+  let backend: InMemoryStorage;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(OUTPUT, { recursive: true });
+    backend = new InMemoryStorage();
+    // No polling: whatever the page shows after the 202 was pushed by this process's events.
+    t = await createTestApp({ STATUS_POLL_INTERVAL_MS: 0, MAX_FILE_SIZE }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
+    url = await baseUrl(t.server);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true, // Playwright adds --headless and a fresh temporary --user-data-dir
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, TIMEOUT);
+
+  beforeEach(async () => {
+    page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1000, height: 800 } });
+  });
+
+  afterEach(async () => {
+    await page?.close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  }, TIMEOUT);
+
+  it('uploads a file from Swagger UI with "Try it out" and shows the 202 and its id', async () => {
+    await page.goto(`${url}/docs`);
+    const operation = page.locator('.opblock-post', { has: page.locator('[data-path="/uploads"]') }).first();
+    await operation.locator('.opblock-summary').click();
+    await operation.getByRole('button', { name: 'Try it out' }).click();
+    await operation.locator('input[type="file"]').setInputFiles({ name: 'from-swagger.txt', mimeType: 'text/plain', buffer: Buffer.from('uploaded through Swagger UI') });
+    await operation.getByRole('button', { name: 'Execute' }).click();
+
+    const live = operation.locator('.live-responses-table');
+    const status = live.locator('.response-col_status').first();
+    await status.waitFor();
+    expect((await status.innerText()).trim()).toBe('202');
+    const body = JSON.parse(await live.locator('.response-col_description pre').first().innerText()) as { id: string; filename: string; status: string };
+    expect(body).toMatchObject({ filename: 'from-swagger.txt', status: 'received' });
+
+    await status.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${OUTPUT}swagger-try-it-out.png` });
+    const stored = await t.uploads.waitUntilSettled(body.id);
+    expect(stored.size).toBe(Buffer.byteLength('uploaded through Swagger UI'));
+  }, TIMEOUT);
+
+  it('uploads two files from the upload page, shows them stored live, and downloads the same bytes', async () => {
+    const files = [
+      { name: 'alpha.bin', mimeType: 'application/octet-stream', buffer: randomFile(300 * 1024) },
+      { name: 'beta notes.txt', mimeType: 'text/plain', buffer: Buffer.from('second file, plain text\n') },
+    ];
+    const release = backend.hold();
+    try {
+      await page.goto(`${url}/`);
+      await page.getByLabel('Choose files to upload').setInputFiles(files);
+
+      // Storage is held: both are accepted and wait, the page says so.
+      const items = page.locator('li.upload');
+      await page.locator('li.upload[data-status="received"], li.upload[data-status="processing"]').nth(1).waitFor();
+      expect(await items.count()).toBe(2);
+      await page.screenshot({ path: `${OUTPUT}upload-page-storing.png` });
+
+      release();
+      await page.locator('li.upload[data-status="stored"]').nth(1).waitFor();
+      for (const file of files) {
+        const item = items.filter({ hasText: file.name });
+        expect(await item.getByRole('status').innerText()).toMatch(/^Stored/);
+        const progress = item.locator('progress');
+        expect(await progress.evaluate((p: HTMLProgressElement) => p.value === p.max)).toBe(true);
+      }
+      await page.screenshot({ path: `${OUTPUT}upload-page-stored.png` });
+
+      for (const file of files) {
+        const link = items.filter({ hasText: file.name }).getByRole('link', { name: `Download ${file.name}` });
+        const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+        expect(download.suggestedFilename()).toBe(file.name);
+        expect(Buffer.compare(await readFile(await download.path()), file.buffer)).toBe(0);
+      }
+    } finally {
+      release();
+    }
+  }, TIMEOUT);
+
+  it('shows why the server refused an upload', async () => {
+    await page.goto(`${url}/`);
+    await page.getByLabel('Choose files to upload').setInputFiles({ name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: randomFile(MAX_FILE_SIZE + 1) });
+    const item = page.locator('li.upload[data-status="failed"]', { hasText: 'too-big.bin' });
+    await item.waitFor();
+    expect(await item.getByRole('status').innerText()).toMatch(/^Failed: .*too large.*\(HTTP 413\)$/i);
+  }, TIMEOUT);
+});
