@@ -14,6 +14,13 @@ const common = {
 export default {
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },
+    {
+      ...common,
+      displayName: 'e2e',
+      rootDir: 'test',
+      testRegex: '.*\\.e2e-spec\\.ts$',
+      // Builds src/ once for the suites that run the service as a child process.
+      globalSetup: '<rootDir>/support/global-setup.ts',
+    },
   ],
 };

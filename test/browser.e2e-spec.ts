@@ -34,6 +34,7 @@ describe('In a real browser (e2e, Chromium)', () => {
 
   beforeEach(async () => {
     page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1000, height: 800 } });
+    page.setDefaultTimeout(10_000);
   });
 
   afterEach(async () => {
@@ -88,7 +89,7 @@ describe('In a real browser (e2e, Chromium)', () => {
         const item = items.filter({ hasText: file.name });
         expect(await item.getByRole('status').innerText()).toMatch(/^Stored/);
         const progress = item.locator('progress');
-        expect(await progress.evaluate((p: HTMLProgressElement) => p.value === p.max)).toBe(true);
+        expect(await progress.evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true);
       }
       await page.screenshot({ path: `${OUTPUT}upload-page-stored.png` });
 

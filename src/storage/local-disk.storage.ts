@@ -7,6 +7,8 @@ import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backe
 import { isNotFound, syncDir } from './durable-fs.js';
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** Temp files of puts in progress; a put first removes what a crashed earlier put of its key left here. */
+const INCOMPLETE = '.incomplete';
 
 /** Stored bytes as plain files under `<root>`, sharded by the key's last two characters. */
 export class LocalDiskStorage implements StorageBackend {
@@ -23,8 +25,13 @@ export class LocalDiskStorage implements StorageBackend {
 
   async put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
     const target = this.pathOf(key);
-    const temp = `${target}.${randomUUID()}.tmp`;
+    const incomplete = join(this.root, INCOMPLETE);
+    const temp = join(incomplete, `${key}.${randomUUID()}.tmp`);
     try {
+      await mkdir(incomplete, { recursive: true });
+      for (const name of await readdir(incomplete)) {
+        if (name.startsWith(`${key}.`)) await rm(join(incomplete, name), { force: true });
+      }
       await mkdir(join(this.root, key.slice(-2)), { recursive: true });
       const handle = await open(temp, 'wx');
       const hash = createHash('sha256');
@@ -81,8 +88,9 @@ export class LocalDiskStorage implements StorageBackend {
       throw StorageError.fromFs(err, 'list');
     });
     for (const shard of shards) {
+      if (shard.startsWith('.')) continue;
       for (const name of await readdir(join(this.root, shard)).catch(() => [] as string[])) {
-        if (SAFE_KEY.test(name)) yield name; // temp files of a put in progress end in .tmp and are skipped
+        if (SAFE_KEY.test(name)) yield name;
       }
     }
   }

@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface ChildServer {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  /** Resolves with the first stdout line matching `pattern` (seen before or after the call). */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Exit code (null when killed by a signal) and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the compiled service (test/support/crash-child.mjs) on an ephemeral port. */
+export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+  const buildDir = process.env.STOWAGE_BUILD_DIR;
+  if (!buildDir) throw new Error('STOWAGE_BUILD_DIR is not set: the e2e globalSetup builds the service');
+  const proc = spawn(process.execPath, [join(import.meta.dirname, 'crash-child.mjs')], {
+    env: { ...process.env, STOWAGE_BUILD_DIR: buildDir, LOG_LEVEL: 'warn', RETRY_BASE_DELAY_MS: '5', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const seen: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    seen.push(line);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+
+  const line = (pattern: RegExp, timeoutMs = 15_000) =>
+    new Promise<string>((resolve, reject) => {
+      const hit = seen.find((l) => pattern.test(l));
+      if (hit) return resolve(hit);
+      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+      waiters.push({ pattern, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before ${pattern}; stderr: ${stderr.slice(-2000)}`)));
+    });
+
+  const port = Number((await line(/^LISTENING \d+$/)).split(' ')[1]);
+  return { proc, port, url: `http://127.0.0.1:${port}`, line, exited };
+}

@@ -1,0 +1,55 @@
+// The real service in a child process, for crash and shutdown tests. It is the compiled app
+// (test-output/build) with one seam: FAULT makes the storage backend stop at a chosen point and
+// say so on stdout, so a test can SIGKILL the process exactly there.
+//   FAULT=hold-before-store  every put waits forever before writing anything
+//   FAULT=hold-mid-save      every put writes half the bytes to its temp file, then waits forever
+import 'reflect-metadata';
+import { PassThrough } from 'node:stream';
+import { Test } from '@nestjs/testing';
+
+const build = process.env.STOWAGE_BUILD_DIR;
+const { AppModule } = await import(`${build}/app.module.js`);
+const { configureApp, exitOnSignals } = await import(`${build}/app.setup.js`);
+const { STORAGE_BACKEND } = await import(`${build}/storage/storage-backend.interface.js`);
+const { LocalDiskStorage } = await import(`${build}/storage/local-disk.storage.js`);
+const { join } = await import('node:path');
+
+const say = (line) => process.stdout.write(`${line}\n`);
+const forever = () => new Promise(() => {});
+
+class FaultyStorage extends LocalDiskStorage {
+  async put(key, body, expected, signal) {
+    if (process.env.FAULT === 'hold-before-store') {
+      say(`FAULT_REACHED ${key}`);
+      return forever();
+    }
+    if (process.env.FAULT === 'hold-mid-save') {
+      const half = new PassThrough();
+      let sent = 0;
+      (async () => {
+        for await (const chunk of body) {
+          if (sent + chunk.length > expected.size / 2) {
+            half.write(chunk.subarray(0, Math.floor(expected.size / 2) - sent));
+            say(`FAULT_REACHED ${key}`);
+            return;
+          }
+          sent += chunk.length;
+          half.write(chunk);
+        }
+      })();
+      return super.put(key, half, expected, signal);
+    }
+    return super.put(key, body, expected, signal);
+  }
+}
+
+const root = process.env.UPLOAD_DIR;
+const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] })
+  .overrideProvider(STORAGE_BACKEND)
+  .useValue(new FaultyStorage(join(root, 'files'), process.env.DURABILITY !== 'none'))
+  .compile();
+const app = moduleRef.createNestApplication({ bufferLogs: true });
+configureApp(app);
+exitOnSignals(app);
+await app.listen(0, '127.0.0.1');
+say(`LISTENING ${app.getHttpServer().address().port}`);
