@@ -10,7 +10,6 @@ import { createTestApp, type TestApp } from './support/test-app.js';
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const TIMEOUT = 30_000;
-const MAX_FILE_SIZE = 1024 * 1024;
 
 describe('In a real browser (e2e, Chromium)', () => {
   let t: TestApp;
@@ -23,7 +22,7 @@ describe('In a real browser (e2e, Chromium)', () => {
     await mkdir(OUTPUT, { recursive: true });
     backend = new InMemoryStorage();
     // No polling: whatever the page shows after the 202 was pushed by this process's events.
-    t = await createTestApp({ STATUS_POLL_INTERVAL_MS: 0, MAX_FILE_SIZE }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
+    t = await createTestApp({ STATUS_POLL_INTERVAL_MS: 0 }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
     url = await baseUrl(t.server);
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
@@ -54,6 +53,7 @@ describe('In a real browser (e2e, Chromium)', () => {
     await operation.locator('input[type="file"]').setInputFiles({ name: 'from-swagger.txt', mimeType: 'text/plain', buffer: Buffer.from('uploaded through Swagger UI') });
     await operation.getByRole('button', { name: 'Execute' }).click();
 
+    await page.screenshot({ path: `${OUTPUT}debug-swagger.png`, fullPage: true });
     const live = operation.locator('.live-responses-table');
     const status = live.locator('.response-col_status').first();
     await status.waitFor();
@@ -104,11 +104,28 @@ describe('In a real browser (e2e, Chromium)', () => {
     }
   }, TIMEOUT);
 
-  it('shows why the server refused an upload', async () => {
-    await page.goto(`${url}/`);
-    await page.getByLabel('Choose files to upload').setInputFiles({ name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: randomFile(MAX_FILE_SIZE + 1) });
-    const item = page.locator('li.upload[data-status="failed"]', { hasText: 'too-big.bin' });
-    await item.waitFor();
-    expect(await item.getByRole('status').innerText()).toMatch(/^Failed: .*too large.*\(HTTP 413\)$/i);
+  it('with API keys on: shows why an upload without a key is refused, and works end to end with one', async () => {
+    const key = 'page-test-key-0123456789';
+    const secured = await createTestApp({ API_KEYS: key, STATUS_POLL_INTERVAL_MS: 0 });
+    try {
+      await page.goto(`${await baseUrl(secured.server)}/`);
+      const upload = (name: string, content: string) => page.getByLabel('Choose files to upload').setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(content) });
+
+      await upload('no-key.txt', 'refused');
+      const refused = page.locator('li.upload[data-status="failed"]', { hasText: 'no-key.txt' });
+      await refused.waitFor();
+      expect(await refused.getByRole('status').innerText()).toBe('Failed: Missing API key: send "Authorization: Bearer <key>" (HTTP 401)');
+
+      await page.getByText('API key', { exact: true }).click();
+      await page.getByLabel('API key, if this service requires one').fill(key);
+      await upload('with-key.txt', 'accepted with a key');
+      const stored = page.locator('li.upload[data-status="stored"]', { hasText: 'with-key.txt' });
+      await stored.waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), stored.getByRole('link', { name: 'Download with-key.txt' }).click()]);
+      expect(await readFile(await download.path(), 'utf8')).toBe('accepted with a key');
+      await page.screenshot({ path: `${OUTPUT}upload-page-api-key.png` });
+    } finally {
+      await secured.close();
+    }
   }, TIMEOUT);
 });

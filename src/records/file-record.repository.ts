@@ -31,8 +31,14 @@ export class FileRecordRepository implements UploadRecordRepository {
   }
 
   async create(record: UploadRecord): Promise<void> {
-    if (record.idempotencyKey !== undefined) await this.claimKey(record.idempotencyKey, record.id);
-    await this.withLock(record.id, () => writeFileAtomic(this.pathOf(record.id), JSON.stringify(record), this.durable));
+    const write = () => this.withLock(record.id, () => writeFileAtomic(this.pathOf(record.id), JSON.stringify(record), this.durable));
+    const key = record.idempotencyKey;
+    if (key === undefined) return write();
+    // Claim and record under one lock, so a concurrent claimer finds the owner's record in place.
+    await this.withLock(`key:${key}`, async () => {
+      await this.claimKey(key, record.id);
+      await write();
+    });
   }
 
   /** An exclusive create is the atomic claim; the file holds the id of the upload that owns the key. */

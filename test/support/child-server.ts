@@ -8,15 +8,25 @@ export interface ChildServer {
   url: string;
   /** Resolves with the first stdout line matching `pattern` (seen before or after the call). */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Every stdout line so far (the service logs JSON lines there). */
+  output: string[];
   /** Exit code (null when killed by a signal) and signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the compiled service (test/support/crash-child.mjs) on an ephemeral port. */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+/**
+ * Starts the compiled service (test/support/crash-child.mjs) on an ephemeral port. With `tmpfsBytes`,
+ * it runs in its own mount namespace with a tmpfs of that size mounted on UPLOAD_DIR: a small disk
+ * that really fills, seen only by that process and gone with it.
+ */
+export async function startChildServer(env: Record<string, string>, { tmpfsBytes }: { tmpfsBytes?: number } = {}): Promise<ChildServer> {
   const buildDir = process.env.STOWAGE_BUILD_DIR;
   if (!buildDir) throw new Error('STOWAGE_BUILD_DIR is not set: the e2e globalSetup builds the service');
-  const proc = spawn(process.execPath, [join(import.meta.dirname, 'crash-child.mjs')], {
+  const child = join(import.meta.dirname, 'crash-child.mjs');
+  const [command, args] = tmpfsBytes
+    ? ['unshare', ['--mount', '--map-root-user', 'sh', '-c', `mount -t tmpfs -o size=${tmpfsBytes} tmpfs "$UPLOAD_DIR" && exec "$0" "$1"`, process.execPath, child]]
+    : [process.execPath, [child]];
+  const proc = spawn(command, args, {
     env: { ...process.env, STOWAGE_BUILD_DIR: buildDir, LOG_LEVEL: 'warn', RETRY_BASE_DELAY_MS: '5', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,5 +55,5 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     });
 
   const port = Number((await line(/^LISTENING \d+$/)).split(' ')[1]);
-  return { proc, port, url: `http://127.0.0.1:${port}`, line, exited };
+  return { proc, port, url: `http://127.0.0.1:${port}`, line, output: seen, exited };
 }

@@ -3,6 +3,7 @@
 // say so on stdout, so a test can SIGKILL the process exactly there.
 //   FAULT=hold-before-store  every put waits forever before writing anything
 //   FAULT=hold-mid-save      every put writes half the bytes to its temp file, then waits forever
+//   FAULT=fail-first-put     the first put fails with a permanent error (EACCES), later ones work
 import 'reflect-metadata';
 import { PassThrough } from 'node:stream';
 import { Test } from '@nestjs/testing';
@@ -17,8 +18,16 @@ const { join } = await import('node:path');
 const say = (line) => process.stdout.write(`${line}\n`);
 const forever = () => new Promise(() => {});
 
+const { StorageError } = await import(`${build}/storage/storage.error.js`);
+let puts = 0;
+
 class FaultyStorage extends LocalDiskStorage {
   async put(key, body, expected, signal) {
+    puts += 1;
+    if (process.env.FAULT === 'fail-first-put' && puts === 1) {
+      body.destroy();
+      throw new StorageError('EACCES', `permission denied writing ${key}`, false);
+    }
     if (process.env.FAULT === 'hold-before-store') {
       say(`FAULT_REACHED ${key}`);
       return forever();

@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { startChildServer, type ChildServer } from './support/child-server.js';
+import { randomFile, sha256 } from './support/multipart.js';
+
+const MiB = 1024 * 1024;
+
+describe('Disk full (e2e, real process on a 4 MiB tmpfs)', () => {
+  let root: string;
+  let server: ChildServer;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-full-'));
+    server = await startChildServer({ UPLOAD_DIR: root, MIN_FREE_DISK_BYTES: '0', MAX_FILE_SIZE: String(64 * MiB) }, { tmpfsBytes: 4 * MiB });
+  });
+  afterAll(async () => {
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('answers 507 when the disk fills during an upload, keeps nothing of it, and goes on working', async () => {
+    const first = randomFile(MiB);
+    const ok = await request(server.url).post('/uploads').attach('file', first, 'first.bin').expect(202);
+
+    const tooBig = await request(server.url).post('/uploads').attach('file', randomFile(8 * MiB), 'big.bin');
+    expect(tooBig.status).toBe(507);
+    expect(tooBig.body).toMatchObject({ statusCode: 507, code: 'INSUFFICIENT_STORAGE' });
+
+    // Had the partial staged bytes stayed, this upload would not fit on the small disk.
+    const second = randomFile(MiB);
+    const after = await request(server.url).post('/uploads').attach('file', second, 'second.bin').expect(202);
+
+    const list = await request(server.url).get('/uploads').expect(200);
+    expect(list.body.items.map((r: { id: string }) => r.id).sort()).toEqual([ok.body.id, after.body.id].sort());
+    for (const [id, bytes] of [[ok.body.id, first], [after.body.id, second]] as const) {
+      for (let i = 0; i < 500; i += 1) {
+        const { body } = await request(server.url).get(`/uploads/${id}`);
+        if (body.status === 'stored') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const download = await request(server.url).get(`/uploads/${id}/content`).responseType('blob').expect(200);
+      expect(sha256(download.body as Buffer)).toBe(sha256(bytes));
+    }
+    await request(server.url).get('/health').expect(200);
+  });
+});

@@ -1,0 +1,126 @@
+import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
+import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
+import { UploadReconciler } from '../src/uploads/upload-reconciler.service.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+import { randomFile } from './support/multipart.js';
+
+describe('Safe retries with Idempotency-Key (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => (t = await createTestApp()));
+  afterAll(() => t.close());
+
+  it('answers a repeated POST with the original upload instead of storing a second copy', async () => {
+    const file = randomFile(20_000);
+    const first = await request(t.server).post('/uploads').set('Idempotency-Key', 'order-42').attach('file', file, 'a.bin').expect(202);
+    const again = await request(t.server).post('/uploads').set('Idempotency-Key', 'order-42').attach('file', file, 'a.bin').expect(202);
+
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers.location).toBe(`/uploads/${first.body.id}`);
+    await t.uploads.waitUntilSettled(first.body.id);
+    const all = await request(t.server).get('/uploads?limit=100').expect(200);
+    expect(all.body.items.filter((r: { sha256: string }) => r.sha256 === first.body.sha256)).toHaveLength(1);
+    expect(await t.staged()).toEqual([]);
+  });
+
+  it('refuses the same key with different bytes with 409', async () => {
+    const first = await request(t.server).post('/uploads').set('Idempotency-Key', 'k-1').attach('file', Buffer.from('one'), 'x.txt').expect(202);
+    await t.uploads.waitUntilSettled(first.body.id);
+    const clash = await request(t.server).post('/uploads').set('Idempotency-Key', 'k-1').attach('file', Buffer.from('two'), 'x.txt').expect(409);
+    expect(clash.body).toMatchObject({ statusCode: 409, code: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(await t.staged()).toEqual([]);
+  });
+
+  it('gives concurrent identical requests one upload', async () => {
+    const file = randomFile(50_000);
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => request(t.server).post('/uploads').set('Idempotency-Key', 'burst').attach('file', file, 'b.bin')),
+    );
+    expect(new Set(replies.map((r) => r.status))).toEqual(new Set([202]));
+    expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
+  });
+});
+
+describe('Backpressure (e2e)', () => {
+  it('answers 503 with Retry-After when the backlog is full, and accepts again once it drains', async () => {
+    const backend = new InMemoryStorage();
+    const release = backend.hold();
+    const t = await createTestApp({ MAX_BACKLOG: 2, STORAGE_CONCURRENCY: 1 }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
+    try {
+      const held = [];
+      for (let i = 0; i < 2; i += 1) held.push((await request(t.server).post('/uploads').attach('file', Buffer.from(`h${i}`), 'h.txt').expect(202)).body.id);
+      const refused = await request(t.server).post('/uploads').attach('file', Buffer.from('third'), 'c.txt').expect(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.body).toMatchObject({ statusCode: 503, code: 'UPLOADS_UNAVAILABLE', message: expect.stringContaining('backlog') });
+      expect(await t.staged()).toHaveLength(2);
+
+      release();
+      await Promise.all(held.map((id) => t.uploads.waitUntilSettled(id)));
+      await request(t.server).post('/uploads').attach('file', Buffer.from('third'), 'c.txt').expect(202);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers 503 when free disk is below the floor', async () => {
+    const t = await createTestApp({ MIN_FREE_DISK_BYTES: Number.MAX_SAFE_INTEGER });
+    try {
+      const res = await request(t.server).post('/uploads').attach('file', Buffer.from('x'), 'x.txt').expect(503);
+      expect(res.body.message).toMatch(/disk/);
+      expect(await t.staged()).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers 503 when the staging area holds more than its limit', async () => {
+    const backend = new InMemoryStorage();
+    const release = backend.hold();
+    const t = await createTestApp({ MAX_STAGING_BYTES: 1000 }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
+    try {
+      const held = await request(t.server).post('/uploads').attach('file', randomFile(2000), 'big.bin').expect(202);
+      const res = await request(t.server).post('/uploads').attach('file', Buffer.from('x'), 'x.txt').expect(503);
+      expect(res.body.message).toMatch(/Staging/);
+      release();
+      await t.uploads.waitUntilSettled(held.body.id);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('Reconciliation (e2e)', () => {
+  it('repairs or reports records and files that disagree, and counts them in /health', async () => {
+    const t = await createTestApp({ STALE_STAGING_MS: 60_000, RECONCILE_INTERVAL_MS: 0 });
+    try {
+      const reconciler = t.app.get(UploadReconciler);
+      const gone = await request(t.server).post('/uploads').attach('file', Buffer.from('vanishing'), 'v.txt').expect(202);
+      await t.uploads.waitUntilSettled(gone.body.id);
+      const id: string = gone.body.id;
+      await rm(join(t.root, 'files', id.slice(-2), id));
+
+      const orphanKey = '01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d';
+      await mkdir(join(t.root, 'files', '8d'), { recursive: true });
+      await writeFile(join(t.root, 'files', '8d', orphanKey), 'no record');
+
+      const stale = join(t.root, 'staging', '01939a4e-0000-7000-8000-000000000001');
+      await writeFile(stale, 'left over');
+      const old = new Date(Date.now() - 3_600_000);
+      await utimes(stale, old, old);
+
+      const findings = await reconciler.sweep();
+      expect(findings).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1 });
+      expect(await t.uploads.get(id)).toMatchObject({ status: 'failed', error: { code: 'CONTENT_MISSING' } });
+      expect(await readdir(join(t.root, 'files', '8d'))).toEqual([]);
+      expect(await t.staged()).toEqual([]);
+
+      const health = await request(t.server).get('/health').expect(200);
+      expect(health.body.details.storage.reconciliation.last).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+});
