@@ -3,7 +3,7 @@
 // (bench/baselines/), loads each from separate processes on 127.0.0.1, checks every acknowledged
 // upload is on disk, and writes a markdown report. See docs/BENCHMARKS.md for the method.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import process from 'node:process';
@@ -76,7 +76,7 @@ const config = {
   quick,
   runs: opts.runs ? Math.round(positiveNumber('runs', opts.runs)) : quick ? 1 : 3,
   durationS: opts.duration ? positiveNumber('duration', opts.duration) : quick ? 2 : 10,
-  warmupS: quick ? 0.5 : 3,
+  warmupS: quick ? 1 : 3,
   largeSize: opts['large-size'] ? parseSize(opts['large-size']) : quick ? 64 * MiB : 1 * GiB,
   sizes: [4 * KiB, 64 * KiB, 1 * MiB],
   concurrencies: [1, 32],
@@ -110,7 +110,35 @@ if (opts.servers) {
 // ---------------------------------------------------------------------------------------------
 // Clean-up: temp dirs and child processes go away on success, error, SIGINT/SIGTERM alike.
 
-const tmpRoot = mkdtempSync(join(os.tmpdir(), 'stowage-bench-'));
+const TMP_PREFIX = 'stowage-bench-';
+
+/** Removes temp roots left by runs that were killed outright (their owner process is gone). */
+function sweepStaleTemp() {
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(TMP_PREFIX)) continue;
+    const dir = join(os.tmpdir(), name);
+    let owner;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // not ours to judge
+    }
+    let running = true;
+    try {
+      process.kill(owner, 0);
+    } catch (err) {
+      running = err.code === 'EPERM';
+    }
+    if (!running) rmSync(dir, { recursive: true, force: true });
+  }
+}
+try {
+  sweepStaleTemp();
+} catch {
+  /* best effort */
+}
+const tmpRoot = mkdtempSync(join(os.tmpdir(), TMP_PREFIX));
+writeFileSync(join(tmpRoot, 'owner.pid'), String(process.pid));
 let cleanedUp = false;
 function removeTemp() {
   if (cleanedUp) return;
@@ -217,7 +245,11 @@ async function settleInner(s, started) {
     for (;;) {
       const h = await getJson(`${url}/health`).catch(() => undefined);
       if (h?.status === 200 && !h.body.pending) {
-        if (h.body.failedWrites) s.integrity.issues.push(`${h.body.failedWrites} writes failed after 202 (server log)`);
+        const failedWrites = h.body.failedWrites ?? 0;
+        if (failedWrites > (s.failedWritesSeen ?? 0)) {
+          s.integrity.issues.push(`${failedWrites - (s.failedWritesSeen ?? 0)} write(s) failed after 202 (see the server's log)`);
+          s.failedWritesSeen = failedWrites;
+        }
         return { settled: true, ms: Date.now() - started };
       }
       if (Date.now() > deadline || !alive(s)) break;

@@ -20,10 +20,13 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // Validated config is kept to itself: `validate` would also copy every value into process.env,
+        // leaking one app's settings into the next one started in the same process (tests do that).
         ConfigModule.forRoot({
           isGlobal: true,
           ignoreEnvFile: true,
-          validate: (raw) => validateEnv({ ...raw, ...overrides }),
+          skipProcessEnv: true,
+          load: [() => ({ ...validateEnv({ ...process.env, ...overrides }) })],
         }),
         LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
         EventEmitterModule.forRoot(),

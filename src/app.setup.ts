@@ -33,6 +33,12 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
 
 /** Requests too broken to reach Nest still get an answer in Nest's JSON error shape. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // The client went away mid-request: nothing can be answered, and only destroying the socket lets
+  // the pending request end (and release what it holds, e.g. its upload slot).
+  if (err.code === 'HPE_INVALID_EOF_STATE' || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
   // Garbage after a request still being answered (e.g. a body longer than its Content-Length): let that answer out, then close.
   const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
   if (pending && !pending.writableFinished) {

@@ -28,6 +28,7 @@ export { OnUploadEvent, type UploadEventClass } from './uploads/on-upload-event.
 
 // Programmatic use
 export { UploadsService, type UploadMetadata, type UploadPage } from './uploads/uploads.service.js';
+export { UploadStatusService } from './uploads/upload-status.service.js';
 export { UPLOAD_STATUSES, type UploadFailure, type UploadRecord, type UploadStatus } from './uploads/upload-record.js';
 
 // Ports for custom implementations

@@ -53,12 +53,11 @@ describe('In a real browser (e2e, Chromium)', () => {
     await operation.locator('input[type="file"]').setInputFiles({ name: 'from-swagger.txt', mimeType: 'text/plain', buffer: Buffer.from('uploaded through Swagger UI') });
     await operation.getByRole('button', { name: 'Execute' }).click();
 
-    await page.screenshot({ path: `${OUTPUT}debug-swagger.png`, fullPage: true });
     const live = operation.locator('.live-responses-table');
-    const status = live.locator('.response-col_status').first();
+    const status = live.locator('tr.response .response-col_status');
     await status.waitFor();
     expect((await status.innerText()).trim()).toBe('202');
-    const body = JSON.parse(await live.locator('.response-col_description pre').first().innerText()) as { id: string; filename: string; status: string };
+    const body = JSON.parse(await live.locator('tr.response .response-col_description .highlight-code pre').first().innerText()) as { id: string; filename: string; status: string };
     expect(body).toMatchObject({ filename: 'from-swagger.txt', status: 'received' });
 
     await status.scrollIntoViewIfNeeded();

@@ -32,6 +32,16 @@ async function queueCounts(t: TestApp) {
 
 const EMPTY_QUEUE = { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: 0 };
 
+/** The record settles inside the job, a moment before BullMQ marks the job done: allow that moment. */
+async function expectQueueEmpties(t: TestApp): Promise<void> {
+  let counts = await queueCounts(t);
+  for (let i = 0; i < 100 && Object.values(counts).some((n) => n > 0); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    counts = await queueCounts(t);
+  }
+  expect(counts).toEqual(EMPTY_QUEUE);
+}
+
 /** Resolves with the record once another process has settled it: no local event to wait for, so read it. */
 async function settledOver(t: TestApp, id: string): Promise<UploadRecord> {
   for (let i = 0; i < 400; i += 1) {
@@ -73,7 +83,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     } finally {
       await outside.onApplicationShutdown();
     }
-    expect(await queueCounts(t)).toEqual(EMPTY_QUEUE);
+    await expectQueueEmpties(t);
     const health = await request(t.server).get('/health').expect(200);
     expect(health.body.details.redis).toMatchObject({ status: 'up', latencyMs: expect.any(Number) });
     await rm(t.root, { recursive: true, force: true });
@@ -104,7 +114,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     await job!.promote();
     const record = await t.uploads.waitUntilSettled(body.id);
     expect(record).toMatchObject({ status: 'stored', attempts: 3 });
-    expect(await queueCounts(t)).toEqual(EMPTY_QUEUE);
+    await expectQueueEmpties(t);
     await rm(t.root, { recursive: true, force: true });
   });
 
@@ -117,10 +127,10 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     await expect(t.uploads.waitUntilSettled(body.id)).rejects.toMatchObject({ record: { status: 'failed', attempts: 2, error: { code: 'EIO' } } });
     const [event] = await failedEvent;
     expect(event).toMatchObject({ uploadId: body.id, attempts: 2 });
-    expect(await queueCounts(t)).toEqual(EMPTY_QUEUE);
+    await expectQueueEmpties(t);
 
     // The finished job is gone, so the same job id can be queued again.
-    await request(t.server).post(`/uploads/${body.id}/retry`).expect(201);
+    await request(t.server).post(`/uploads/${body.id}/retry`).expect(202);
     expect(await t.uploads.waitUntilSettled(body.id)).toMatchObject({ status: 'stored' });
     await rm(t.root, { recursive: true, force: true });
   });
@@ -141,7 +151,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     release();
     await t.uploads.waitUntilSettled(body.id);
     expect(backend.started).toEqual([body.id]);
-    expect(await queueCounts(t)).toEqual(EMPTY_QUEUE);
+    await expectQueueEmpties(t);
     await rm(t.root, { recursive: true, force: true });
   });
 
@@ -181,7 +191,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
       const { body } = await request(api.server).post('/uploads').attach('file', Buffer.from('elsewhere'), 'e.txt').expect(202);
       const record = await settledOver(api, body.id);
       expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'STAGING_UNREACHABLE', message: expect.stringMatching(/storage root shared/) } });
-      expect(await queueCounts(api)).toEqual(EMPTY_QUEUE);
+      await expectQueueEmpties(api);
     } finally {
       await rm(api.root, { recursive: true, force: true });
       await rm(worker.root, { recursive: true, force: true });
@@ -198,19 +208,27 @@ describe('BullMQ transport (e2e, real Redis)', () => {
       await bullApp({ ROLE: 'worker', RETRY_ATTEMPTS: 5 }, backend, root, prefix);
       const { body } = await request(api.server).post('/uploads').attach('file', Buffer.from('gives up'), 'g.txt').expect(202);
       expect(await settledOver(api, body.id)).toMatchObject({ status: 'failed', error: { code: 'EIO' } });
-      expect(await queueCounts(api)).toEqual(EMPTY_QUEUE);
+      await expectQueueEmpties(api);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
   });
 
   it('refuses to start without a reachable Redis or with a role that needs the queue', async () => {
-    await expect(createTestApp({ TASK_TRANSPORT: 'bullmq' })).rejects.toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
-    await expect(createTestApp({ ROLE: 'api' })).rejects.toThrow(/ROLE=api needs TASK_TRANSPORT=bullmq/);
+    const startError = async (env: EnvOverrides): Promise<unknown> => {
+      const started = await createTestApp(env).catch((err: unknown) => ({ err }));
+      if ('err' in started) return started.err;
+      await started.close();
+      throw new Error(`started with ${JSON.stringify(env)}`);
+    };
+    // ConfigModule copies validated variables into process.env, so earlier apps in this process
+    // may have set TASK_TRANSPORT or REDIS_URL: say every one explicitly ('' counts as unset).
+    expect(await startError({ TASK_TRANSPORT: 'bullmq', REDIS_URL: '' })).toMatchObject({ message: expect.stringMatching(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/) });
+    expect(await startError({ TASK_TRANSPORT: 'memory', ROLE: 'api' })).toMatchObject({ message: expect.stringMatching(/ROLE=api needs TASK_TRANSPORT=bullmq/) });
     const prefix = testRedisPrefix();
-    await expect(createTestApp({ ...bullmqEnv(prefix), REDIS_URL: 'redis://user:secret@127.0.0.1:6390' })).rejects.toThrow(
-      /Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:6390 is not reachable/,
-    );
+    expect(await startError({ ...bullmqEnv(prefix), REDIS_URL: 'redis://user:secret@127.0.0.1:6390' })).toMatchObject({
+      message: expect.stringMatching(/Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:6390 is not reachable/),
+    });
     expect(await keysUnder(prefix)).toEqual([]);
   });
 });

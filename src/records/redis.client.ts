@@ -16,7 +16,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * and a command fails after a few retries rather than hanging a request.
  */
 export async function connectRedis(url: string): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 2 });
+  // No retries for the first connection: a failed start then leaves no socket or timer behind.
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 2, retryStrategy: () => null });
   let lastError: Error | undefined;
   const remember = (err: Error) => {
     lastError = err;
@@ -25,10 +26,11 @@ export async function connectRedis(url: string): Promise<Redis> {
   try {
     await client.connect();
   } catch (err) {
-    client.disconnect();
     const reason = lastError?.message ?? (err as Error).message;
     throw new Error(`Redis at ${redactUrl(url)} is not reachable (${reason}); the bullmq transport needs it to start`, { cause: err });
+  } finally {
+    client.off('error', remember);
   }
-  client.off('error', remember);
+  client.options.retryStrategy = (times) => Math.min(times * 100, 2_000);
   return client;
 }

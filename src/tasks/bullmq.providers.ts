@@ -8,15 +8,20 @@ import { UPLOADS_QUEUE } from './storage-job.js';
 import { storageJobProcessorProvider } from './storage-job.processor.js';
 import { StorageQueueEvents } from './storage-queue.events.js';
 
-/** The queue's connection and prefix, from the module's `redis` option (merged over the host's `BullModule.forRoot` defaults). */
-function queueOptions(options: UploadsModuleOptions, topology: UploadsTopology) {
+/**
+ * The queue's connection and prefix, from the module's `redis` option (merged over the host's
+ * `BullModule.forRoot` defaults). Redis is checked first: a queue made on an unreachable Redis would
+ * retry forever, even after the start-up it belonged to has failed.
+ */
+async function queueOptions(options: UploadsModuleOptions, topology: UploadsTopology) {
   const redis = resolveQueueOptions(options, topology).redis!;
+  await (await connectRedis(redis.url)).quit();
   return { connection: { url: redis.url }, prefix: redis.prefix };
 }
 
-/** The module's own queue, for `forRoot` (options known now). */
+/** The module's own queue, for `forRoot`. */
 export function storageQueue(options: UploadsModuleOptions, topology: UploadsTopology): DynamicModule {
-  return BullModule.registerQueue({ name: UPLOADS_QUEUE, ...queueOptions(options, topology) });
+  return BullModule.registerQueueAsync({ name: UPLOADS_QUEUE, useFactory: () => queueOptions(options, topology) });
 }
 
 /** The module's own queue, for `forRootAsync`: the queue needs the options too, so it asks the same source. */

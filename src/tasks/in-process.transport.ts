@@ -62,7 +62,7 @@ export class InProcessTransport implements TaskTransport {
     } catch (err) {
       if (attempt >= this.retry.attempts) {
         // The handler records final failures itself; reaching here means it could not.
-        this.logger.error({ msg: 'storage task gave up', event: 'upload.task_abandoned', uploadId: task.uploadId, attempt, err });
+        this.logger.error({ msg: 'storage task gave up', event: 'upload.task_abandoned', uploadId: task.uploadId, requestId: task.requestId, attempt, err });
         return;
       }
       const timer = setTimeout(() => {

@@ -78,10 +78,10 @@ export class StorageJobProcessor extends WorkerHost implements OnApplicationBoot
       const event = fromJobData(job.data);
       const stalled = /stalled/i.test(err.message);
       const error = stalled ? new StorageError('STALLED', err.message, false) : StorageError.fromFs(err, 'store');
-      this.logger.error({ msg: 'storage job gave up', event: 'upload.job_failed', uploadId: event.uploadId, attempt: job.attemptsMade, errorCode: error.code, err });
+      this.logger.error({ msg: 'storage job gave up', event: 'upload.job_failed', uploadId: event.uploadId, requestId: event.requestId, attempt: job.attemptsMade, errorCode: error.code, err });
       await this.storage.fail(event, error, Math.max(1, job.attemptsMade));
     } catch (failure) {
-      this.logger.error({ msg: 'could not record a given-up storage job', event: 'upload.task_abandoned', uploadId: job.id, err: failure });
+      this.logger.error({ msg: 'could not record a given-up storage job', event: 'upload.task_abandoned', uploadId: job.id, requestId: job.data?.requestId, err: failure });
     }
   }
 
@@ -92,7 +92,7 @@ export class StorageJobProcessor extends WorkerHost implements OnApplicationBoot
       const record = await this.records.get(job.data.uploadId);
       if (record?.status === 'received') await this.transport.dispatch(FileReceivedEvent.fromRecord(record));
     } catch (err) {
-      this.logger.error({ msg: 'could not re-queue an upload put back during its run', event: 'upload.dispatch_failed', uploadId: job.data.uploadId, err });
+      this.logger.error({ msg: 'could not re-queue an upload put back during its run', event: 'upload.dispatch_failed', uploadId: job.data.uploadId, requestId: job.data.requestId, err });
     }
   }
 

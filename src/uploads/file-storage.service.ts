@@ -90,6 +90,7 @@ export class FileStorageService implements OnModuleInit {
       return;
     }
     await this.staging.discard(event.uploadId);
+    this.logger.log({ msg: 'upload stored', event: 'upload.stored', uploadId: event.uploadId, requestId: event.requestId, size: event.size, attempt });
     this.events.publish(FileStoredEvent.fromRecord(stored.record));
   }
 

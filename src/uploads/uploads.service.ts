@@ -1,7 +1,7 @@
 import { statfs, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea, type StagedFile } from '../storage/staging-area.js';
@@ -43,6 +43,7 @@ export interface UploadPage {
 /** The module's programmatic API: everything the HTTP layer does, usable from a host's own code. */
 @Injectable()
 export class UploadsService {
+  private readonly logger = new Logger(UploadsService.name);
   private readonly settledWaiters = new Map<string, Set<() => void>>();
 
   constructor(
@@ -105,6 +106,7 @@ export class UploadsService {
         if (err instanceof IdempotencyKeyTakenError) return await this.replay(await this.get(err.existingId), staged, err.key);
         throw err;
       }
+      this.logger.log({ msg: 'upload received', event: 'upload.received', uploadId: record.id, requestId: record.requestId, size: record.size, mimeType: record.mimeType });
       this.events.publish(FileReceivedEvent.fromRecord(record));
       return record;
     } catch (err) {

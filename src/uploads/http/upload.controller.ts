@@ -90,7 +90,8 @@ export class UploadController {
   @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, type: ErrorResponseDto, description: 'Shutting down or too much work held; see Retry-After' })
   @ApiResponse({ status: HttpStatus.REQUEST_TIMEOUT, type: ErrorResponseDto, description: 'The client sent too slowly' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Idempotency-Key reused with different bytes' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat a POST safely: the same key and bytes return the first upload' })
+  // Same name as the @Headers() parameter below, so the document has one optional header, not a second required one.
+  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Repeat a POST safely: the same key and bytes return the first upload' })
   async upload(
     @UploadedFile() file: StagedMulterFile | undefined,
     @Body(validInput) form: UploadFormDto,
