@@ -30,6 +30,9 @@ const USAGE = `Usage: npm run bench -- [options]
                        (default docs/BENCHMARKS.md; quick: bench/.results/quick.md)
   --skip-build         use the existing dist/ instead of running npm run build
   --keep               keep the temporary storage directories (their path is printed)
+
+Needs about 25 GiB free in the temp dir for a full run (3 GiB for --quick); a full run takes
+about 25 minutes on 2 cores. \`node bench/render.mjs\` re-renders a report from saved results.
   -h, --help           this text
 
 Exits non-zero only when the harness itself cannot do its job (bad options, the service does not
@@ -325,7 +328,17 @@ async function warmup(s) {
     (config.warmupS + 30) * 1000,
   );
   await settle(s);
-  await verify(s, { acked: r.acked, size, inFlight: connections });
+  const { fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
+  await freeBaselineDisk(s, fresh);
+}
+
+/**
+ * Baselines' files are deleted once counted: at full speed they write tens of GB per full run.
+ * The service's stay (its records point at them); only its large uploads are deleted, via the API.
+ */
+async function freeBaselineDisk(s, fresh) {
+  if (s.def.kind !== 'baseline') return;
+  for (const f of fresh) await s.ledger.remove(f.path);
 }
 
 async function measureLarge(s) {
@@ -349,7 +362,7 @@ async function measureLarge(s) {
     if (del instanceof Error || del.status !== 204) problems.push(`${s.def.label}: DELETE /uploads/:id answered ${del.status ?? del.message} (expected 204)`);
     for (const f of fresh) s.ledger.known.delete(f.path);
   } else {
-    for (const f of fresh) await s.ledger.remove(f.path);
+    await freeBaselineDisk(s, fresh);
   }
   return `${fmt(r.mbps, 0)} MB/s, peak RSS ${fmt(memory.peak / MiB, 0)} MiB${check.lost ? ', DATA MISSING' : ''}${ok ? '' : `, HTTP ${r.status}`}`;
 }
@@ -360,7 +373,8 @@ async function measureMany(s, size, connections) {
     (config.durationS + 60) * 1000,
   );
   await settle(s);
-  const { check } = await verify(s, { acked: r.acked, size, inFlight: connections });
+  const { check, fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
+  await freeBaselineDisk(s, fresh);
   record(s, `many:${size}:${connections}`, r);
   if (r.non2xx) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)})`);
   if (r.errors) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.errors} request errors (${r.timeouts} timeouts)`);
@@ -408,9 +422,11 @@ const FS_TYPES = { 0xef53: 'ext2/3/4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0
 function machineFacts() {
   const cpus = os.cpus();
   let fsType;
+  let freeDiskBytes = Infinity;
   try {
-    const t = statfsSync(tmpRoot).type;
-    fsType = FS_TYPES[t] ?? `0x${t.toString(16)}`;
+    const st = statfsSync(tmpRoot);
+    fsType = FS_TYPES[st.type] ?? `0x${st.type.toString(16)}`;
+    freeDiskBytes = st.bavail * st.bsize;
   } catch {
     fsType = 'unknown';
   }
@@ -430,6 +446,7 @@ function machineFacts() {
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     storageFs: fsType,
+    freeDiskBytes,
     loadStart: os.loadavg(),
     commit,
   };
@@ -445,6 +462,14 @@ async function main() {
     `stowage bench: ${quick ? 'QUICK' : 'full'} mode, ${config.runs} run(s) per figure, ${config.durationS} s per load figure, large file ${formatSize(config.largeSize)}`,
   );
   log(`storage under ${tmpRoot}`);
+  // The service keeps what it stores (~15 GB in a full run); below its own floor it answers 503.
+  const freeGiB = machine.freeDiskBytes / 1024 ** 3;
+  const needGiB = quick ? 3 : 25;
+  if (freeGiB < needGiB) {
+    const warning = `only ${freeGiB.toFixed(1)} GiB free under ${os.tmpdir()}; a ${quick ? 'quick' : 'full'} run wants about ${needGiB} GiB`;
+    problems.push(warning);
+    log(`WARNING: ${warning}`);
+  }
   let fatal;
 
   // 1. Production build of the service.

@@ -18,6 +18,7 @@ export type {
   UploadsModuleOptions,
 } from './uploads/uploads.options.js';
 export type { RetryPolicy } from './tasks/retry-policy.js';
+export type { QueueTuning, RedisConnectionOptions, TaskTransportKind, UploadsRole } from './uploads/uploads.topology.js';
 
 // Events, and the decorator for host listeners
 export { FileReceivedEvent } from './uploads/file-received.event.js';

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { exitOnSignals } from './app.setup.js';
 
 /**
  * A storage worker: takes storage jobs from the BullMQ queue and opens no port. Needs
@@ -9,4 +10,4 @@ import { AppModule } from './app.module.js';
  */
 const app = await NestFactory.createApplicationContext(AppModule.forRoot({ ROLE: 'worker' }), { bufferLogs: true });
 app.useLogger(app.get(Logger));
-app.enableShutdownHooks();
+exitOnSignals(app);

@@ -216,13 +216,17 @@ describe('BullMQ transport (e2e, real Redis)', () => {
 
   it('refuses to start without a reachable Redis or with a role that needs the queue', async () => {
     const startError = async (env: EnvOverrides): Promise<unknown> => {
-      const started = await createTestApp(env).catch((err: unknown) => ({ err }));
-      if ('err' in started) return started.err;
-      await started.close();
-      throw new Error(`started with ${JSON.stringify(env)}`);
+      const root = await mkdtemp(join(tmpdir(), 'stowage-e2e-'));
+      try {
+        const started = await createTestApp(env, undefined, root).catch((err: unknown) => ({ err }));
+        if ('err' in started) return started.err;
+        await started.close();
+        throw new Error(`started with ${JSON.stringify(env)}`);
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
     };
-    // ConfigModule copies validated variables into process.env, so earlier apps in this process
-    // may have set TASK_TRANSPORT or REDIS_URL: say every one explicitly ('' counts as unset).
+    // Every variable that matters is given, whatever the environment has ('' counts as unset).
     expect(await startError({ TASK_TRANSPORT: 'bullmq', REDIS_URL: '' })).toMatchObject({ message: expect.stringMatching(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/) });
     expect(await startError({ TASK_TRANSPORT: 'memory', ROLE: 'api' })).toMatchObject({ message: expect.stringMatching(/ROLE=api needs TASK_TRANSPORT=bullmq/) });
     const prefix = testRedisPrefix();

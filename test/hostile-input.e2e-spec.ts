@@ -56,6 +56,7 @@ const cases: Case[] = [
     status: 413,
     check: (reply) => expect(reply.headers.connection).toBe('close'),
   },
+  { name: 'file one byte over MAX_FILE_SIZE, whole body sent', send: multipart(fileBody('over.bin', Buffer.alloc(MAX + 1), 'application/octet-stream')), status: 413 },
   { name: 'filename with ../', send: multipart(fileBody('../../../etc/passwd')), status: 202, check: (r) => expect(JSON.parse(r.body).filename).toBe('passwd') },
   { name: 'absolute filename', send: multipart(fileBody('/etc/shadow')), status: 202, check: (r) => expect(JSON.parse(r.body).filename).toBe('shadow') },
   { name: 'Windows path filename', send: multipart(fileBody('C:\\Windows\\System32\\evil.dll')), status: 202, check: (r) => expect(JSON.parse(r.body).filename).toBe('evil.dll') },

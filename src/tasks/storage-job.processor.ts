@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Logger, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
@@ -53,6 +54,8 @@ export class StorageJobProcessor extends WorkerHost implements OnApplicationBoot
    */
   private async stagingUnreachable(event: FileReceivedEvent, attempt: number): Promise<boolean> {
     if (await this.staging.exists(event.uploadId)) return false;
+    // A network file system may cache "no such file" for a while; listing the directory revalidates it.
+    if ((await readdir(this.staging.dir)).includes(event.uploadId)) return false;
     const record = await this.records.get(event.uploadId);
     if (!record || !UNSETTLED_STATUSES.includes(record.status)) return false; // gone or settled: process() no-ops
     const path = this.staging.pathOf(event.uploadId);

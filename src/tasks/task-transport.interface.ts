@@ -15,7 +15,7 @@ export interface TaskTransport {
   process(handler: StorageTaskHandler): void;
   /** Queues the storage of one upload; resolves once the task is accepted, not when it is done. */
   dispatch(task: FileReceivedEvent): Promise<void>;
-  /** Tasks queued, running or waiting for a retry in this process. */
+  /** Tasks queued, running or waiting for a retry: in this process, or the whole queue for a shared one. */
   backlog(): number;
   /** Stops taking tasks and waits up to `timeoutMs` for running ones; true when all finished. */
   drain(timeoutMs: number): Promise<boolean>;

@@ -47,8 +47,7 @@ export type TestTransport = 'memory' | 'bullmq';
 
 /** Env overrides of a test app on `transport` (bullmq under a private prefix) and the cleanup of its keys. */
 export function transportEnv(transport: TestTransport): { env: Record<string, string>; cleanup: () => Promise<number> } {
-  // Explicit even for memory: ConfigModule copies validated variables into process.env, so an
-  // earlier bullmq app in the same jest worker would otherwise leak its transport into this one.
+  // Explicit even for memory, so a TASK_TRANSPORT in the developer's environment cannot change the test.
   if (transport === 'memory') return { env: { TASK_TRANSPORT: 'memory', ROLE: 'all' }, cleanup: async () => 0 };
   const prefix = testRedisPrefix();
   return { env: { ...bullmqEnv(prefix) }, cleanup: () => deleteKeysUnder(prefix) };

@@ -25,7 +25,7 @@ describe('StagingStorageEngine', () => {
   afterEach(() => rm(root, { recursive: true, force: true }));
 
   const engine = (options: Parameters<typeof resolveUploadsOptions>[0] = {}) =>
-    new StagingStorageEngine(staging, resolveUploadsOptions({ storageRoot: root, ...options }), (_req, err) => rejected.push(err));
+    new StagingStorageEngine(staging, resolveUploadsOptions({ storageRoot: root, ...options }), (_req, receiving) => void receiving.catch((err: unknown) => rejected.push(err)));
 
   const handle = (sut: StagingStorageEngine, stream: Readable, mimetype = 'application/octet-stream') =>
     new Promise<Partial<StagedMulterFile>>((resolve, reject) => {

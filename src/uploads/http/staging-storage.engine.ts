@@ -16,25 +16,25 @@ export class StagingStorageEngine implements StorageEngine {
   constructor(
     private readonly staging: StagingArea,
     private readonly options: ResolvedUploadsOptions,
-    /** Told of a rejection as soon as it happens, so the response need not wait for the body to end. */
-    private readonly onReject: (req: Request, err: unknown) => void,
+    /**
+     * Told of each file as it starts streaming, so the caller can answer a rejection as soon as it
+     * happens, and tell it apart from the generic abort multer reports for the same failure.
+     */
+    private readonly onReceive: (req: Request, receiving: Promise<StagedFile>) => void,
   ) {}
 
   _handleFile(req: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<StagedMulterFile>) => void): void {
-    this.staging
-      .receive(file.stream, {
-        declaredMimeType: file.mimetype,
-        maxBytes: this.options.maxFileSize,
-        allowedMimeTypes: this.options.allowedMimeTypes,
-        slowClient: this.options.slowClient,
-      })
-      .then(
-        (staged) => callback(null, { staged, size: staged.size }),
-        (err: unknown) => {
-          this.onReject(req, err);
-          callback(err);
-        },
-      );
+    const receiving = this.staging.receive(file.stream, {
+      declaredMimeType: file.mimetype,
+      maxBytes: this.options.maxFileSize,
+      allowedMimeTypes: this.options.allowedMimeTypes,
+      slowClient: this.options.slowClient,
+    });
+    this.onReceive(req, receiving);
+    receiving.then(
+      (staged) => callback(null, { staged, size: staged.size }),
+      (err: unknown) => callback(err),
+    );
   }
 
   _removeFile(_req: Request, file: Express.Multer.File, callback: (error: Error | null) => void): void {

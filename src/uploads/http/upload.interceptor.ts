@@ -8,6 +8,7 @@ import { UploadAdmission } from '../upload-admission.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../uploads.options.js';
 import { UploadsService } from '../uploads.service.js';
+import type { StagedFile } from '../../storage/staging-area.js';
 import { StagingStorageEngine, type StagedMulterFile } from './staging-storage.engine.js';
 
 /** How long a rejected upload's remaining body is read and dropped before the socket is closed. */
@@ -35,7 +36,9 @@ const MULTER_MESSAGES: Record<string, string> = {
  */
 @Injectable()
 export class UploadInterceptor implements NestInterceptor {
-  private readonly rejecters = new WeakMap<Request, (err: unknown) => void>();
+  /** The staging of each request's file part, and who wants to hear of it. */
+  private readonly receipts = new WeakMap<Request, Promise<StagedFile>>();
+  private readonly watchers = new WeakMap<Request, (receiving: Promise<StagedFile>) => void>();
   private readonly parse: (req: Request, res: Response, next: (err?: unknown) => void) => void;
 
   constructor(
@@ -44,7 +47,10 @@ export class UploadInterceptor implements NestInterceptor {
     private readonly uploads: UploadsService,
     private readonly admission: UploadAdmission,
   ) {
-    const storage = new StagingStorageEngine(staging, options, (req, err) => this.rejecters.get(req)?.(err));
+    const storage = new StagingStorageEngine(staging, options, (req, receiving) => {
+      this.receipts.set(req, receiving);
+      this.watchers.get(req)?.(receiving);
+    });
     this.parse = multer({
       storage,
       defParamCharset: 'utf8',
@@ -82,19 +88,24 @@ export class UploadInterceptor implements NestInterceptor {
     // In flight until the answer is out, so a graceful shutdown waits for it.
     res.once('close', release);
     return new Promise<void>((resolve, reject) => {
-      const fail = (err: unknown) => {
-        this.rejecters.delete(req);
-        reject(toHttpError(err));
-      };
-      this.rejecters.set(req, (err) => {
+      const fail = (err: unknown) => reject(toHttpError(err));
+      const rejected = (err: unknown) => {
         if (!(err instanceof UploadError)) return;
         closeAfterResponse(req, res);
         fail(err);
-      });
+      };
+      // A file part that starts streaming: its rejection (413, 415, 408, 507) is answered at once.
+      this.watchers.set(req, (receiving) => receiving.catch(rejected));
       this.parse(req, res, (err) => {
-        this.rejecters.delete(req);
-        if (err) fail(err);
-        else resolve();
+        if (!err) return resolve();
+        // multer may report the engine's failure as a bare abort before the engine has settled:
+        // the engine's own reason is the one the client should get.
+        const receiving = this.receipts.get(req);
+        if (!receiving) return fail(err);
+        receiving.then(
+          () => fail(err),
+          (reason: unknown) => fail(reason instanceof UploadError ? reason : err),
+        );
       });
     });
   }

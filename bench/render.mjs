@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Re-renders a report from the raw results a bench run saved, e.g. after changing the report's
+// layout, without measuring again:
+//   node bench/render.mjs [results.json] [out.md]
+// Defaults: bench/.results/full.json → docs/BENCHMARKS.md (a quick run's json → bench/.results/quick.md).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { renderMarkdown } from './lib/report.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const input = resolve(process.argv[2] ?? resolve(ROOT, 'bench/.results/full.json'));
+const results = JSON.parse(readFileSync(input, 'utf8'));
+const output = resolve(process.argv[3] ?? resolve(ROOT, results.config.quick ? 'bench/.results/quick.md' : 'docs/BENCHMARKS.md'));
+writeFileSync(output, renderMarkdown(results));
+console.error(`rendered ${input} → ${output}`);
