@@ -4,6 +4,7 @@
 // accepting uploads in Node.
 //
 // Env: PORT, UPLOAD_DIR (files land in <UPLOAD_DIR>/files/<id>).
+// GET /health reports requests still in progress, so the harness can wait for them before counting.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -38,33 +39,42 @@ async function saveFile(file) {
   return { id, size: out.bytesWritten };
 }
 
+/** Requests still being handled, clean-up of a cut-off upload included: /health reports it. */
+let active = 0;
+
 async function upload(req, res) {
-  let parser;
-  try {
-    parser = busboy({ headers: req.headers, limits: { files: 1 } });
-  } catch (err) {
-    return send(res, 400, { message: err.message });
-  }
+  active++;
   let saving;
-  parser.on('file', (field, file) => {
-    if (field !== 'file' || saving) return file.resume();
-    saving = saveFile(file);
-    saving.catch(() => undefined); // awaited below; a failed request must not leave it unhandled
-  });
   try {
-    await pipeline(req, parser); // a client that goes away destroys the parser and so the file stream
-    if (!saving) return send(res, 400, { message: 'Expected one file in the field "file"' });
-    const { id, size } = await saving;
-    send(res, 202, { id, status: 'stored', size });
-  } catch (err) {
-    if (req.destroyed || res.headersSent) res.destroy();
-    else send(res, 400, { message: err.message });
+    let parser;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1 } });
+    } catch (err) {
+      return send(res, 400, { message: err.message });
+    }
+    parser.on('file', (field, file) => {
+      if (field !== 'file' || saving) return file.resume();
+      saving = saveFile(file);
+      saving.catch(() => undefined); // awaited below; a failed request must not leave it unhandled
+    });
+    try {
+      await pipeline(req, parser); // a client that goes away destroys the parser and so the file stream
+      if (!saving) return send(res, 400, { message: 'Expected one file in the field "file"' });
+      const { id, size } = await saving;
+      send(res, 202, { id, status: 'stored', size });
+    } catch (err) {
+      if (req.destroyed || res.headersSent) res.destroy();
+      else send(res, 400, { message: err.message });
+    }
+  } finally {
+    await saving?.catch(() => undefined); // a partial file is removed before this request counts as done
+    active--;
   }
 }
 
 const server = http.createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/uploads') return void upload(req, res);
-  if (req.method === 'GET' && req.url === '/health') return send(res, 200, { status: 'ok', pending: 0 });
+  if (req.method === 'GET' && req.url === '/health') return send(res, 200, { status: 'ok', pending: active });
   send(res, 404, { message: 'Not found' });
 });
 server.listen(port, '127.0.0.1');

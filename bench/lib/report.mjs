@@ -17,9 +17,19 @@ function table(header, rows) {
 
 /** Medians over runs of one server's figure, by field. */
 function medians(runs, fields) {
-  const out = { runs: runs?.length ?? 0 };
-  for (const f of fields) out[f] = median((runs ?? []).map((r) => r[f]));
+  const out = { runs: runs?.length ?? 0, range: {} };
+  for (const f of fields) {
+    const xs = (runs ?? []).map((r) => r[f]).filter((v) => typeof v === 'number' && Number.isFinite(v));
+    out[f] = median(xs);
+    if (xs.length > 1) out.range[f] = [Math.min(...xs), Math.max(...xs)];
+  }
   return out;
+}
+
+/** "617" or, over several runs, "617 (540–650)": the median and the spread. */
+function withRange(m, field, digits = 0) {
+  const r = m.range[field];
+  return r ? `${num(m[field], digits)} (${num(r[0], digits)}–${num(r[1], digits)})` : num(m[field], digits);
 }
 
 export function renderMarkdown(results) {
@@ -87,6 +97,13 @@ export function renderMarkdown(results) {
       ].map(([a, b]) => [a, b]),
     ),
   );
+  const busy = Math.max(machine.loadStart?.[0] ?? 0, machine.loadEnd?.[0] ?? 0, machine.loadEnd?.[1] ?? 0) > machine.cores * 0.75;
+  if (busy) {
+    out.push('');
+    out.push(
+      '> **The machine was busy with other work during this run** (load average near or above the core count): absolute figures are noisy; ratios to raw-stream, measured interleaved in the same run, hold up better.',
+    );
+  }
   out.push('');
 
   // Targets -------------------------------------------------------------------------------------
@@ -168,7 +185,7 @@ export function renderMarkdown(results) {
         const l = large[k];
         return [
           servers[k].label,
-          num(l.mbps, 0),
+          withRange(l, 'mbps'),
           rel(k, l.mbps, large[ref].mbps),
           num(l.peakRss / MiB, 0),
           k === ref
@@ -203,7 +220,7 @@ export function renderMarkdown(results) {
           formatSize(size),
           String(c),
           servers[k].label,
-          num(f.rps, 0),
+          withRange(f, 'rps'),
           rel(k, f.rps, refFig.rps),
           ms(f.p50),
           ms(f.p99),
@@ -217,7 +234,7 @@ export function renderMarkdown(results) {
   out.push(table(['File', 'Concurrency', 'Server', 'req/s', '× raw-stream', 'p50 (ms)', 'p99 (ms)', 'p99 × raw-stream', 'non-2xx', 'errors'], rows));
   out.push('');
   out.push(
-    'autocannon replays one prebuilt multipart body on keep-alive connections for the given time; req/s counts 2xx answers. Latencies are of 2xx answers, in ms with sub-ms precision. non-2xx must be 0.',
+    `autocannon replays one prebuilt multipart body on keep-alive connections for the given time; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are of 2xx answers, in ms with sub-ms precision${config.runs > 1 ? ', medians over the runs' : ''}. non-2xx must be 0.`,
   );
   out.push('');
 
