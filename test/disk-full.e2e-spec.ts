@@ -3,17 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
-import { randomFile, sha256 } from './support/multipart.js';
+import { multipartBody, randomFile, sha256 } from './support/multipart.js';
+import { sendRaw } from './support/raw-http.js';
 
 const MiB = 1024 * 1024;
 
-describe('Disk full (e2e, real process on a 4 MiB tmpfs)', () => {
+describe('Disk full (e2e, real process on a 6 MiB tmpfs)', () => {
   let root: string;
   let server: ChildServer;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'stowage-full-'));
-    server = await startChildServer({ UPLOAD_DIR: root, MIN_FREE_DISK_BYTES: '0', MAX_FILE_SIZE: String(64 * MiB) }, { tmpfsBytes: 4 * MiB });
+    server = await startChildServer({ UPLOAD_DIR: root, MIN_FREE_DISK_BYTES: '0', MAX_FILE_SIZE: String(64 * MiB) }, { tmpfsBytes: 6 * MiB });
   });
   afterAll(async () => {
     server.proc.kill('SIGKILL');
@@ -25,9 +26,14 @@ describe('Disk full (e2e, real process on a 4 MiB tmpfs)', () => {
     const first = randomFile(MiB);
     const ok = await request(server.url).post('/uploads').attach('file', first, 'first.bin').expect(202);
 
-    const tooBig = await request(server.url).post('/uploads').attach('file', randomFile(8 * MiB), 'big.bin');
+    // A raw socket reads the answer while it is still sending, as the server answers before the body ends.
+    const body = multipartBody('fullDisk', [{ name: 'file', filename: 'big.bin', content: randomFile(16 * MiB) }]);
+    const tooBig = await sendRaw(server.port, {
+      head: ['POST /uploads HTTP/1.1', 'Host: x', 'Content-Type: multipart/form-data; boundary=fullDisk', `Content-Length: ${body.length}`],
+      body,
+    });
     expect(tooBig.status).toBe(507);
-    expect(tooBig.body).toMatchObject({ statusCode: 507, code: 'INSUFFICIENT_STORAGE' });
+    expect(JSON.parse(tooBig.body)).toMatchObject({ statusCode: 507, code: 'INSUFFICIENT_STORAGE' });
 
     // Had the partial staged bytes stayed, this upload would not fit on the small disk.
     const second = randomFile(MiB);
