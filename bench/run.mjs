@@ -12,6 +12,7 @@ import { DiskLedger, checkRun } from './lib/ledger.mjs';
 import { runLoad } from './lib/load.mjs';
 import { describeExit, freePort, killAllNow, runCommand, sampleMemory, startNodeServer, stopAll, stopChild } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
+import { runScaleOut } from './scale-out.mjs';
 import { formatSize, parseSize } from './lib/stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -573,8 +574,20 @@ async function main() {
     if (s.status === 'running') s.status = 'ok';
   }
 
+  // 7. Scale-out (issue 7): stored uploads per second with 1 and 2 BullMQ workers on real Redis.
+  let scaleOut;
+  if (wanted.some((d) => d.key === 'service')) {
+    log('scale-out: 1 vs 2 workers (bullmq)');
+    try {
+      scaleOut = { results: await runScaleOut({ uploads: quick ? 100 : 600, runs: quick ? 1 : 3, build: false }) };
+    } catch (err) {
+      scaleOut = { error: String(err?.message ?? err) };
+      problems.push(`scale-out: ${scaleOut.error}`);
+    }
+  }
+
   machine.loadEnd = os.loadavg();
-  const results = { machine, config: { ...config, servers: wanted.map((d) => d.key) }, servers: {}, problems, elapsedS: (Date.now() - started) / 1000 };
+  const results = { machine, config: { ...config, servers: wanted.map((d) => d.key) }, servers: {}, scaleOut, problems, elapsedS: (Date.now() - started) / 1000 };
   for (const [key, s] of state) {
     results.servers[key] = { label: s.def.label, kind: s.def.kind, status: s.status, figures: s.figures, integrity: s.integrity, env: s.def.env };
   }

@@ -1,5 +1,6 @@
 // Turns the harness's results into docs/BENCHMARKS.md: absolute figures, ratios to raw-stream
 // measured in the same run, the targets marked met/missed, and the data check.
+import { renderScaleOut } from '../scale-out.mjs';
 import { formatSize, median, sum } from './stats.mjs';
 
 const MiB = 1024 ** 2;
@@ -289,6 +290,15 @@ export function renderMarkdown(results) {
   }
 
   // Method --------------------------------------------------------------------------------------
+  if (results.scaleOut?.results) {
+    out.push('## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)');
+    out.push('');
+    out.push(renderScaleOut(results.scaleOut.results));
+    out.push('');
+    if (results.scaleOut.note) out.push(`_${results.scaleOut.note}, ${results.scaleOut.measuredAt}._`, '');
+    out.push('Both workers share this machine\'s cores with Redis and the API process, so a second worker mostly adds contention here; the gain needs more machines (docs/SCALING.md).');
+    out.push('');
+  }
   out.push('## Method');
   out.push('');
   out.push(

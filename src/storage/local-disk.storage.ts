@@ -12,6 +12,9 @@ const INCOMPLETE = '.incomplete';
 
 /** Stored bytes as plain files under `<root>`, sharded by the key's last two characters. */
 export class LocalDiskStorage implements StorageBackend {
+  /** Directories known to exist: saves a mkdir per put on the hot path. */
+  private readonly made = new Set<string>();
+
   constructor(
     private readonly root: string,
     private readonly durable: boolean,
@@ -28,11 +31,11 @@ export class LocalDiskStorage implements StorageBackend {
     const incomplete = join(this.root, INCOMPLETE);
     const temp = join(incomplete, `${key}.${randomUUID()}.tmp`);
     try {
-      await mkdir(incomplete, { recursive: true });
+      await this.ensureDir(incomplete);
       for (const name of await readdir(incomplete)) {
         if (name.startsWith(`${key}.`)) await rm(join(incomplete, name), { force: true });
       }
-      await mkdir(join(this.root, key.slice(-2)), { recursive: true });
+      await this.ensureDir(join(this.root, key.slice(-2)));
       const handle = await open(temp, 'wx');
       const hash = createHash('sha256');
       let size = 0;
@@ -55,13 +58,25 @@ export class LocalDiskStorage implements StorageBackend {
       } finally {
         await handle.close();
       }
-      await rename(temp, target);
+      await rename(temp, target).catch(async (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+        // The shard directory was removed behind our back: make it again, once.
+        this.made.delete(join(this.root, key.slice(-2)));
+        await this.ensureDir(join(this.root, key.slice(-2)));
+        await rename(temp, target);
+      });
       if (this.durable) await syncDir(join(this.root, key.slice(-2)));
     } catch (err) {
       body.destroy();
       await rm(temp, { force: true }).catch(() => undefined);
       throw StorageError.fromFs(err, `store ${key}`);
     }
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {

@@ -48,9 +48,8 @@ export class UploadAdmission implements BeforeApplicationShutdown {
       if (released) return;
       released = true;
       this.inFlight -= 1;
-      // This upload changed staging and disk usage: measure afresh for the next one.
+      // This upload changed what staging holds: measure afresh (only done when a staging limit is set).
       this.staged.at = 0;
-      this.disk.at = 0;
       if (this.inFlight === 0) this.idle?.();
     };
   }
