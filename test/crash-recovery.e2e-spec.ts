@@ -2,21 +2,10 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { multipartBody, randomFile, sha256 } from './support/multipart.js';
-
-/** Waits (bounded) for a condition on disk: the deterministic points of these tests are file states. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+import { until } from './support/until.js';
 
 async function settled(server: ChildServer, id: string): Promise<Record<string, unknown>> {
   return until(`upload ${id} to settle`, async () => {

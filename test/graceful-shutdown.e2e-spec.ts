@@ -2,10 +2,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { multipartBody, randomFile, sha256 } from './support/multipart.js';
+import { until } from './support/until.js';
 
 /** An upload whose body is sent in two halves, so the test decides when it completes. */
 function startUpload(port: number, content: Buffer, name: string) {
@@ -24,16 +24,6 @@ function startUpload(port: number, content: Buffer, name: string) {
   socket.write(`POST /uploads HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
   socket.write(body.subarray(0, body.length / 2));
   return { finish: () => socket.write(body.subarray(body.length / 2)), reply };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
 }
 
 describe('Graceful shutdown (e2e, real process and SIGTERM)', () => {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { randomFile, sha256 } from './support/multipart.js';
 import { bullmqEnv, deleteKeysUnder, TEST_REDIS_URL, testRedisPrefix } from './support/redis.js';
 import { freePort, type ServiceProcess, spawnService, waitHealthy } from './support/service-process.js';
+import { until } from './support/until.js';
 
 const UPLOADS = 200;
 /** Worker A is killed once this many uploads are stored, while it holds running jobs. */
@@ -22,17 +23,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: nu
   });
   await Promise.all(lanes);
   return results;
-}
-
-/** Bounded wait for a condition on real processes; `what` names it when it never holds. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('Scale-out (e2e): 2 API and 2 worker processes sharing one Redis prefix and one storage root', () => {
