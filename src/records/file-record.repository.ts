@@ -4,11 +4,13 @@ import { dirname, join } from 'node:path';
 import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
 import { isNotFound, syncDir, writeFileAtomic } from '../storage/durable-fs.js';
 import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
-import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
+import type { ListRecordsQuery, TransitionOptions, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
 
 const SUFFIX = '.json';
 /** Subdirectory of idempotency-key claims, one file per key hash. */
 const KEYS = 'keys';
+/** Bound of the unsettled records remembered in memory (~0.5 KB each); past it transitions read from disk. */
+const MAX_REMEMBERED = 4096;
 
 /**
  * The embedded default: one JSON document per upload under `<dir>`, replaced by write-temp-then-rename.
@@ -16,6 +18,12 @@ const KEYS = 'keys';
  */
 export class FileRecordRepository implements UploadRecordRepository {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * The document this process last wrote for each unsettled record. Only this process writes under
+   * `dir`, so the transitions of the storage work can start from it instead of reading the file back.
+   * Kept as JSON so no caller can change it.
+   */
+  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly dir: string,
@@ -31,7 +39,7 @@ export class FileRecordRepository implements UploadRecordRepository {
   }
 
   async create(record: UploadRecord): Promise<void> {
-    const write = () => this.withLock(record.id, () => writeFileAtomic(this.pathOf(record.id), JSON.stringify(record), this.durable));
+    const write = () => this.withLock(record.id, () => this.write(record, this.durable));
     const key = record.idempotencyKey;
     if (key === undefined) return write();
     // Claim and record under one lock, so a concurrent claimer finds the owner's record in place.
@@ -69,12 +77,15 @@ export class FileRecordRepository implements UploadRecordRepository {
     }
   }
 
-  transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>): Promise<TransitionResult> {
+  transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>, options?: TransitionOptions): Promise<TransitionResult> {
+    // A step allowed to be lost still syncs its bytes, so a power loss never leaves a torn record.
+    const durable = this.durable && (options?.durable === false ? 'contents' : true);
     return this.withLock(id, async () => {
-      const current = await this.get(id);
+      const remembered = this.written.get(id);
+      const current = remembered === undefined ? await this.get(id) : (JSON.parse(remembered) as UploadRecord);
       if (!current || !from.includes(current.status)) return { ok: false as const, current };
       const record: UploadRecord = { ...current, ...patch, id, updatedAt: new Date().toISOString() };
-      await writeFileAtomic(this.pathOf(id), JSON.stringify(record), this.durable);
+      await this.write(record, durable);
       return { ok: true as const, record };
     });
   }
@@ -113,6 +124,7 @@ export class FileRecordRepository implements UploadRecordRepository {
 
   delete(id: string): Promise<boolean> {
     return this.withLock(id, async () => {
+      this.written.delete(id);
       const existing = await this.get(id);
       await rm(this.pathOf(id), { force: true });
       if (existing?.idempotencyKey !== undefined) await rm(this.keyPath(existing.idempotencyKey), { force: true });
@@ -120,6 +132,15 @@ export class FileRecordRepository implements UploadRecordRepository {
       if (existed && this.durable) await syncDir(this.dir);
       return existed;
     });
+  }
+
+  /** Call under the record's lock. */
+  private async write(record: UploadRecord, durable: boolean | 'contents'): Promise<void> {
+    const json = JSON.stringify(record);
+    this.written.delete(record.id); // until the write is known to have landed
+    await writeFileAtomic(this.pathOf(record.id), json, durable);
+    const settled = record.status === 'stored' || record.status === 'failed';
+    if (!settled && this.written.size < MAX_REMEMBERED) this.written.set(record.id, json);
   }
 
   private async ids(): Promise<string[]> {

@@ -14,6 +14,16 @@ export type TransitionResult =
   | { ok: true; record: UploadRecord }
   | { ok: false; current: UploadRecord | undefined };
 
+export interface TransitionOptions {
+  /**
+   * `false` when losing this step to a power loss is harmless (a crash returns the record to its
+   * earlier status and recovery redoes the step), so a store may skip making it durable. A record is
+   * never left torn either way.
+   * @default true
+   */
+  durable?: boolean;
+}
+
 /** Where upload records live. Every implementation must make `transition` atomic per record. */
 export interface UploadRecordRepository {
   /**
@@ -26,7 +36,7 @@ export interface UploadRecordRepository {
    * Applies `patch` only if the record's status is one of `from`, as one atomic step; otherwise
    * leaves it alone and returns what is there (undefined when the record does not exist).
    */
-  transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>): Promise<TransitionResult>;
+  transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>, options?: TransitionOptions): Promise<TransitionResult>;
   /** Newest first (ids are time-ordered). */
   list(query: ListRecordsQuery): Promise<UploadRecord[]>;
   findByIdempotencyKey(key: string): Promise<UploadRecord | undefined>;

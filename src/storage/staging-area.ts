@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
@@ -9,8 +9,11 @@ import { InsufficientStorageError } from '../uploads/errors/insufficient-storage
 import { UploadTooSlowError } from '../uploads/errors/upload-too-slow.error.js';
 import { UploadError } from '../uploads/errors/upload.error.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
-import { isNotFound, syncDir } from './durable-fs.js';
+import { closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
 import { StorageError } from './storage.error.js';
+
+/** Bytes gathered before one write; bounds what an upload holds in memory. */
+const WRITE_BATCH_BYTES = 128 * 1024;
 
 /** A file fully received into staging: its bytes are on disk under `id`. */
 export interface StagedFile {
@@ -55,11 +58,16 @@ export class StagingArea {
   async receive(source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>, options: ReceiveOptions): Promise<StagedFile> {
     const id = uuidv7();
     const path = this.pathOf(id);
-    const handle = await open(path, 'wx');
+    // Opened while the first bytes arrive rather than before reading them.
+    const opening = openFd(path, 'wx');
+    opening.catch(() => undefined);
     const hash = createHash('sha256');
     let size = 0;
     let head: Buffer[] | undefined = [];
     let mimeType: string | undefined;
+    // Chunks are written in batches: a small upload costs one write instead of one per network chunk.
+    let batch: Buffer[] = [];
+    let batched = 0;
     const watchdog = this.watchRate(source, () => size, options.slowClient);
     try {
       for await (const chunk of source) {
@@ -73,15 +81,24 @@ export class StagingArea {
             head = undefined;
           }
         }
-        await handle.write(chunk);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= WRITE_BATCH_BYTES) {
+          await writeAll(await opening, batch);
+          batch = [];
+          batched = 0;
+        }
       }
       mimeType ??= await resolveContentType(Buffer.concat(head ?? []), options.declaredMimeType, options.allowedMimeTypes);
-      if (this.durable) await handle.sync();
-      await handle.close();
-      if (this.durable) await syncDir(this.dir);
+      const fd = await opening;
+      await writeAll(fd, batch);
+      // The file's bytes and its directory entry are independent: sync both at once.
+      if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.dir)]);
+      await closeFd(fd);
     } catch (err) {
       source.destroy?.();
-      await handle.close().catch(() => undefined);
+      const fd = await opening.catch(() => undefined);
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       await rm(path, { force: true });
       throw toReceiveError(watchdog.error ?? err);
     } finally {
@@ -127,7 +144,7 @@ export class StagingArea {
   }
 
   async discard(id: string): Promise<void> {
-    await rm(this.pathOf(id), { force: true });
+    await removeFile(this.pathOf(id));
   }
 
   /** Every staged file with its size and age, for recovery, reconciliation and backpressure. */
@@ -145,6 +162,12 @@ export class StagingArea {
     );
     return entries.filter((e): e is StagedEntry => e !== undefined);
   }
+}
+
+/** Waits for every operation (so none still runs on a closed fd), then fails with the first error. */
+async function allOrFirstError(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function toReceiveError(err: unknown): Error {

@@ -73,7 +73,8 @@ export class FileStorageService implements OnModuleInit {
 
   /** Idempotent: running it again after a crash at any point leaves exactly one verified copy. */
   async store(event: FileReceivedEvent, attempt = 1): Promise<void> {
-    const started = await this.records.transition(event.uploadId, ['received', 'processing'], { status: 'processing', attempts: attempt });
+    // Not durable: a crash that loses it leaves `received`, and recovery runs this again.
+    const started = await this.records.transition(event.uploadId, ['received', 'processing'], { status: 'processing', attempts: attempt }, { durable: false });
     if (!started.ok) return; // deleted, or already settled by an earlier run
 
     const body = this.staging.open(event.uploadId);
