@@ -6,13 +6,7 @@ import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { multipartBody, randomFile, sha256 } from './support/multipart.js';
 import { until } from './support/until.js';
-
-async function settled(server: ChildServer, id: string): Promise<Record<string, unknown>> {
-  return until(`upload ${id} to settle`, async () => {
-    const res = await request(server.url).get(`/uploads/${id}`);
-    return res.body.status === 'stored' || res.body.status === 'failed' ? (res.body as Record<string, unknown>) : undefined;
-  });
-}
+import { settledOverHttp } from './support/settled.js';
 
 async function tempFiles(root: string): Promise<string[]> {
   return readdir(join(root, 'files', '.incomplete')).catch(() => [] as string[]);
@@ -68,8 +62,8 @@ describe('Crash recovery (e2e, real process killed with SIGKILL)', () => {
     socket.destroy();
 
     server = await startChildServer(env);
-    const recordA = await settled(server, resA.body.id);
-    const recordB = await settled(server, resB.body.id);
+    const recordA = await settledOverHttp(server.url, resA.body.id);
+    const recordB = await settledOverHttp(server.url, resB.body.id);
     expect(recordA).toMatchObject({ status: 'stored', sha256: sha256(a), size: a.length });
     expect(recordB).toMatchObject({ status: 'stored', sha256: sha256(b), size: b.length });
 
@@ -94,6 +88,6 @@ describe('Crash recovery (e2e, real process killed with SIGKILL)', () => {
     await server.exited;
 
     server = await startChildServer(env);
-    expect(await settled(server, res.body.id)).toMatchObject({ status: 'stored', sha256: sha256(file) });
+    expect(await settledOverHttp(server.url, res.body.id)).toMatchObject({ status: 'stored', sha256: sha256(file) });
   });
 });

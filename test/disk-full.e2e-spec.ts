@@ -5,6 +5,7 @@ import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { multipartBody, randomFile, sha256 } from './support/multipart.js';
 import { sendRaw } from './support/raw-http.js';
+import { settledOverHttp } from './support/settled.js';
 
 const MiB = 1024 * 1024;
 
@@ -42,11 +43,7 @@ describe('Disk full (e2e, real process on a 6 MiB tmpfs)', () => {
     const list = await request(server.url).get('/uploads').expect(200);
     expect(list.body.items.map((r: { id: string }) => r.id).sort()).toEqual([ok.body.id, after.body.id].sort());
     for (const [id, bytes] of [[ok.body.id, first], [after.body.id, second]] as const) {
-      for (let i = 0; i < 500; i += 1) {
-        const { body } = await request(server.url).get(`/uploads/${id}`);
-        if (body.status === 'stored') break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored' });
       const download = await request(server.url).get(`/uploads/${id}/content`).responseType('blob').expect(200);
       expect(sha256(download.body as Buffer)).toBe(sha256(bytes));
     }

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { randomFile, sha256 } from './support/multipart.js';
+import { settledOverHttp } from './support/settled.js';
 
 describe('Storage failure path (e2e, real process and its JSON logs)', () => {
   let root: string;
@@ -20,29 +20,20 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function settled(id: string): Promise<Record<string, unknown>> {
-    for (let i = 0; i < 500; i += 1) {
-      const { body } = await request(server.url).get(`/uploads/${id}`);
-      if (body.status === 'stored' || body.status === 'failed') return body as Record<string, unknown>;
-      await delay(10);
-    }
-    throw new Error(`${id} did not settle`);
-  }
-
   it('ends the failing upload failed with its reason and one error line, and leaves the others alone', async () => {
     const files = [randomFile(10_000), randomFile(20_000), randomFile(30_000)];
     const ids: string[] = [];
     for (const [i, f] of files.entries()) ids.push((await request(server.url).post('/uploads').attach('file', f, `f${i}.bin`).expect(202)).body.id);
     const [doomed, ...others] = ids as [string, ...string[]];
 
-    expect(await settled(doomed)).toMatchObject({
+    expect(await settledOverHttp(server.url, doomed)).toMatchObject({
       status: 'failed',
       attempts: 1,
       failedAt: expect.any(String),
       error: { code: 'EACCES', message: expect.stringContaining('permission denied') },
     });
     for (const [i, id] of others.entries()) {
-      expect(await settled(id)).toMatchObject({ status: 'stored', sha256: sha256(files[i + 1]!) });
+      expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored', sha256: sha256(files[i + 1]!) });
     }
     await request(server.url).get(`/uploads/${doomed}/content`).expect(409);
 
@@ -61,7 +52,7 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
 
     // The failed upload kept its staged bytes, so it can be retried, and then it stores.
     await request(server.url).post(`/uploads/${doomed}/retry`).expect(202);
-    expect(await settled(doomed)).toMatchObject({ status: 'stored', sha256: sha256(files[0]!) });
+    expect(await settledOverHttp(server.url, doomed)).toMatchObject({ status: 'stored', sha256: sha256(files[0]!) });
     await request(server.url).post(`/uploads/${doomed}/retry`).expect(409);
   });
 });

@@ -1,23 +1,13 @@
 import request from 'supertest';
-import { setTimeout as delay } from 'node:timers/promises';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { randomFile, sha256 } from './support/multipart.js';
 import { transportEnv, type TestTransport } from './support/redis.js';
+import { settledOverHttp } from './support/settled.js';
 
 // The same behaviour with storage work in-process and through BullMQ (real Redis, private key prefix).
 const TRANSPORTS: TestTransport[] = ['memory', 'bullmq'];
-
-/** Reads the status over HTTP until it settles, as a client without events would. */
-async function pollUntilSettled(t: TestApp, id: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 500; i += 1) {
-    const res = await request(t.server).get(`/uploads/${id}`).expect(200);
-    if (res.body.status === 'stored' || res.body.status === 'failed') return res.body as Record<string, unknown>;
-    await delay(10);
-  }
-  throw new Error(`upload ${id} did not settle`);
-}
 
 describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
   const { env, cleanup } = transportEnv(transport);
@@ -49,7 +39,7 @@ describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
     });
     expect(res.headers.location).toBe(`/uploads/${res.body.id}`);
 
-    const settled = await pollUntilSettled(t, res.body.id);
+    const settled = await settledOverHttp(t.server, res.body.id);
     expect(settled).toMatchObject({ status: 'stored', storedAt: expect.any(String), sha256: sha256(file) });
 
     const download = await request(t.server).get(`/uploads/${res.body.id}/content`).responseType('blob').expect(200);
