@@ -157,10 +157,14 @@ export class UploadsService {
     return record;
   }
 
-  /** Opens the stored bytes, or a byte range of them; throws while the upload is not stored yet. */
-  async openContent(id: string, range?: ByteRange): Promise<{ record: UploadRecord; stream: Readable }> {
-    const record = await this.getStored(id);
-    return { record, stream: await this.backend.open(id, range) };
+  /**
+   * Opens the stored bytes, or a byte range of them; throws while the upload is not stored yet.
+   * Pass the record from `getStored` (e.g. to size a range first) to skip reading it again.
+   */
+  async openContent(upload: string | UploadRecord, range?: ByteRange): Promise<{ record: UploadRecord; stream: Readable }> {
+    const record = typeof upload === 'string' ? await this.getStored(upload) : upload;
+    if (record.status !== 'stored') throw new UploadNotStoredError(record.id, record.status);
+    return { record, stream: await this.backend.open(record.id, range) };
   }
 
   /** Removes the record, the stored bytes and any staged bytes. */

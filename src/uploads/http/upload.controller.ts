@@ -183,7 +183,7 @@ export class UploadController {
     }
     // One range is served as 206; several, or a malformed header, get the whole file (RFC 9110 allows it).
     const range = Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
-    const { stream } = await this.uploads.openContent(id, range);
+    const { stream } = await this.uploads.openContent(record, range);
     res.setHeader('Content-Type', record.mimeType);
     res.setHeader('Content-Disposition', contentDisposition(record.filename));
     res.setHeader('X-Content-Type-Options', 'nosniff');
