@@ -90,4 +90,21 @@ describe('Crash recovery (e2e, real process killed with SIGKILL)', () => {
     server = await startChildServer(env);
     expect(await settledOverHttp(server.url, res.body.id)).toMatchObject({ status: 'stored', sha256: sha256(file) });
   });
+
+  it('finishes an upload whose process died after its bytes were moved into place and before its record said stored', async () => {
+    const env = { UPLOAD_DIR: root, DURABILITY: 'fsync' };
+    server = await startChildServer({ ...env, FAULT: 'hold-after-move' });
+    const file = randomFile(80_000);
+    const res = await request(server.url).post('/uploads').attach('file', file, 'moved.bin').expect(202);
+    await server.line(new RegExp(`^FAULT_REACHED ${res.body.id}$`));
+    expect(await readdir(join(root, 'staging'))).toEqual([]); // the move happened: only the final copy is left
+    expect((await request(server.url).get(`/uploads/${res.body.id}`).expect(200)).body.status).not.toBe('stored');
+    server.proc.kill('SIGKILL');
+    await server.exited;
+
+    server = await startChildServer(env);
+    expect(await settledOverHttp(server.url, res.body.id)).toMatchObject({ status: 'stored', sha256: sha256(file), size: file.length });
+    const download = await request(server.url).get(`/uploads/${res.body.id}/content`).responseType('blob').expect(200);
+    expect(sha256(download.body as Buffer)).toBe(sha256(file));
+  });
 });

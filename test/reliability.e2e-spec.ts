@@ -110,15 +110,23 @@ describe('Reconciliation (e2e)', () => {
       await writeFile(stale, 'left over');
       const old = new Date(Date.now() - 3_600_000);
       await utimes(stale, old, old);
+      // A save cut off long ago left its temp file; a recent one may belong to a save still running.
+      const oldTemp = join(t.root, 'files', '.incomplete', `${orphanKey}.1.tmp`);
+      const freshTemp = join(t.root, 'files', '.incomplete', `${orphanKey}.2.tmp`);
+      await mkdir(join(t.root, 'files', '.incomplete'), { recursive: true });
+      await writeFile(oldTemp, 'half');
+      await utimes(oldTemp, old, old);
+      await writeFile(freshTemp, 'half');
 
       const findings = await reconciler.sweep();
-      expect(findings).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1 });
+      expect(findings).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1, staleIncomplete: 1 });
+      expect(await readdir(join(t.root, 'files', '.incomplete'))).toEqual([`${orphanKey}.2.tmp`]);
       expect(await t.uploads.get(id)).toMatchObject({ status: 'failed', error: { code: 'CONTENT_MISSING' } });
       expect(await readdir(join(t.root, 'files', '8d'))).toEqual([]);
       expect(await t.staged()).toEqual([]);
 
       const health = await request(t.server).get('/health').expect(200);
-      expect(health.body.details.storage.reconciliation.last).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1 });
+      expect(health.body.details.storage.reconciliation.last).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1, staleIncomplete: 1 });
     } finally {
       await t.close();
     }

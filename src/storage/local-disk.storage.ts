@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,7 +10,7 @@ import { closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } f
 /** Bytes gathered before one write; bounds what a put holds in memory. */
 const WRITE_BATCH_BYTES = 128 * 1024;
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-/** Temp files of puts in progress; a put first removes what a crashed earlier put of its key left here. */
+/** Temp files of puts in progress; what crashed puts leave here goes in `sweepIncomplete`. */
 const INCOMPLETE = '.incomplete';
 
 /** Stored bytes as plain files under `<root>`, sharded by the key's last two characters. */
@@ -34,10 +35,8 @@ export class LocalDiskStorage implements StorageBackend {
     const temp = join(incomplete, `${key}.${randomUUID()}.tmp`);
     let fd: number | undefined;
     try {
+      // Temps of earlier, crashed puts of this key are left to sweepIncomplete: no readdir per put.
       await this.ensureDir(incomplete);
-      for (const name of await readdir(incomplete)) {
-        if (name.startsWith(`${key}.`)) await removeFile(join(incomplete, name));
-      }
       await this.ensureDir(join(this.root, key.slice(-2)));
       fd = await openFd(temp, 'wx');
       const hash = createHash('sha256');
@@ -86,6 +85,36 @@ export class LocalDiskStorage implements StorageBackend {
     }
   }
 
+  async adopt(key: string, sourcePath: string, expected: ExpectedContent): Promise<boolean> {
+    const shard = join(this.root, key.slice(-2));
+    const target = this.pathOf(key);
+    try {
+      await this.ensureDir(shard);
+      await rename(sourcePath, target).catch(async (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+        if (await this.holds(key, expected)) return; // an earlier attempt moved it, then stopped short
+        // The shard directory was removed behind our back: make it again, once.
+        this.made.delete(shard);
+        await this.ensureDir(shard);
+        await rename(sourcePath, target);
+      });
+      // The bytes were made durable when staged; only the new directory entry needs syncing.
+      if (this.durable) await syncDir(shard);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+      throw StorageError.fromFs(err, `store ${key}`);
+    }
+  }
+
+  /** Whether `key` holds exactly `expected`: read in full, so only for the rare recovery path. */
+  private async holds(key: string, expected: ExpectedContent): Promise<boolean> {
+    if ((await this.stat(key))?.size !== expected.size) return false;
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(this.pathOf(key)) as AsyncIterable<Buffer>) hash.update(chunk);
+    return hash.digest('hex') === expected.sha256;
+  }
+
   private async ensureDir(dir: string): Promise<void> {
     if (this.made.has(dir)) return;
     await mkdir(dir, { recursive: true });
@@ -108,6 +137,23 @@ export class LocalDiskStorage implements StorageBackend {
       if (isNotFound(err)) return undefined;
       throw StorageError.fromFs(err, `stat ${key}`);
     }
+  }
+
+  async sweepIncomplete(before: number): Promise<number> {
+    const incomplete = join(this.root, INCOMPLETE);
+    const names = await readdir(incomplete).catch((err: unknown) => {
+      if (isNotFound(err)) return [] as string[];
+      throw StorageError.fromFs(err, 'list incomplete');
+    });
+    let removed = 0;
+    for (const name of names) {
+      const path = join(incomplete, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info || info.mtimeMs >= before) continue; // gone already, or a put that may still be running
+      await removeFile(path);
+      removed += 1;
+    }
+    return removed;
   }
 
   async *keys(): AsyncIterable<string> {

@@ -25,12 +25,24 @@ export interface StorageBackend {
    * same key again replaces it, so a repeated call after a crash leaves exactly one copy.
    */
   put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional fast path: takes over a complete, already durable local file (the staged upload) by
+   * moving it to `key`, with no copy and no second read. Resolves `false`, leaving the file where it
+   * is, when it cannot (another filesystem): the caller then falls back to `put`. Idempotent like
+   * `put`: when the file is gone because an earlier call moved it, a `key` holding `expected` counts.
+   */
+  adopt?(key: string, sourcePath: string, expected: ExpectedContent): Promise<boolean>;
   /** Opens the object (or a range of it); throws `StorageError` with code `ENOENT` when missing. */
   open(key: string, range?: ByteRange): Promise<Readable>;
   /** Size of the object, or undefined when it does not exist. */
   stat(key: string): Promise<{ size: number } | undefined>;
   /** Removes the object; a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Removes what puts cut off by a crash left behind (temp objects, multipart parts) that was last
+   * written before `before` (epoch ms); resolves how many. Called at start and by the periodic sweep.
+   */
+  sweepIncomplete?(before: number): Promise<number>;
   /** Every key held, for reconciliation; a backend that cannot list leaves it out. */
   keys?(): AsyncIterable<string>;
 }

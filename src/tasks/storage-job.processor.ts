@@ -48,14 +48,15 @@ export class StorageJobProcessor extends WorkerHost implements OnApplicationBoot
   }
 
   /**
-   * An unsettled upload always has its staged bytes (they go only after `stored`), so a worker
-   * that cannot see them is looking at another disk: fail the upload with a code that says so, at
+   * An unsettled upload has its staged bytes, unless an earlier attempt already moved them into the
+   * backend (`process()` then finishes it). A worker that sees neither is looking at another disk: fail the upload with a code that says so, at
    * the first job, instead of retrying something that cannot work.
    */
   private async stagingUnreachable(event: FileReceivedEvent, attempt: number): Promise<boolean> {
     if (await this.staging.exists(event.uploadId)) return false;
     // A network file system may cache "no such file" for a while; listing the directory revalidates it.
     if ((await readdir(this.staging.dir)).includes(event.uploadId)) return false;
+    if (await this.storage.placed(event)) return false;
     const record = await this.records.get(event.uploadId);
     if (!record || !UNSETTLED_STATUSES.includes(record.status)) return false; // gone or settled: process() no-ops
     const path = this.staging.pathOf(event.uploadId);

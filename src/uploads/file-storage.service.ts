@@ -77,8 +77,7 @@ export class FileStorageService implements OnModuleInit {
     const started = await this.records.transition(event.uploadId, ['received', 'processing'], { status: 'processing', attempts: attempt }, { durable: false });
     if (!started.ok) return; // deleted, or already settled by an earlier run
 
-    const body = this.staging.open(event.uploadId);
-    await this.backend.put(event.uploadId, body, { size: event.size, sha256: event.sha256 });
+    const moved = await this.place(event);
 
     const stored = await this.records.transition(event.uploadId, ['processing'], {
       status: 'stored',
@@ -90,9 +89,25 @@ export class FileStorageService implements OnModuleInit {
       if (!stored.current) await this.backend.delete(event.uploadId);
       return;
     }
-    await this.staging.discard(event.uploadId);
+    if (!moved) await this.staging.discard(event.uploadId);
     this.logger.log({ msg: 'upload stored', event: 'upload.stored', uploadId: event.uploadId, requestId: event.requestId, size: event.size, attempt });
     this.events.publish(FileStoredEvent.fromRecord(stored.record));
+  }
+
+  /**
+   * Moves the staged file into the backend when it can (same filesystem), else copies it.
+   * Resolves whether it was moved, i.e. no staged copy is left to discard.
+   */
+  private async place(event: FileReceivedEvent): Promise<boolean> {
+    const expected = { size: event.size, sha256: event.sha256 };
+    if (await this.backend.adopt?.(event.uploadId, this.staging.pathOf(event.uploadId), expected)) return true;
+    await this.backend.put(event.uploadId, this.staging.open(event.uploadId), expected);
+    return false;
+  }
+
+  /** Whether an earlier attempt already moved the upload's bytes into the backend. */
+  async placed(event: FileReceivedEvent): Promise<boolean> {
+    return (await this.backend.stat(event.uploadId))?.size === event.size;
   }
 
   /**

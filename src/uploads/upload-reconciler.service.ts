@@ -17,6 +17,8 @@ export interface ReconcileFindings {
   orphanedContent: number;
   /** Staged bytes older than the stale limit with no live upload: removed. */
   staleStaging: number;
+  /** Leftovers of saves cut off by a crash (temp files), older than the stale limit: removed. */
+  staleIncomplete: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private timer?: NodeJS.Timeout;
   private running?: Promise<ReconcileFindings>;
   last?: ReconcileFindings;
-  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0 };
+  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
@@ -60,7 +62,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private async run(): Promise<ReconcileFindings> {
-    const findings: ReconcileFindings = { at: '', missingContent: 0, orphanedContent: 0, staleStaging: 0 };
+    const findings: ReconcileFindings = { at: '', missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
     const stored = await this.records.findByStatus(['stored']);
     for (const record of stored) {
       if (await this.backend.stat(record.id)) continue;
@@ -88,13 +90,19 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
       await this.staging.discard(entry.id);
     }
 
+    findings.staleIncomplete = (await this.backend.sweepIncomplete?.(staleBefore)) ?? 0;
+    if (findings.staleIncomplete > 0) {
+      this.logger.warn({ msg: 'leftovers of interrupted saves removed', event: 'upload.stale_incomplete', removed: findings.staleIncomplete });
+    }
+
     findings.at = new Date().toISOString();
     this.last = findings;
     this.totals.sweeps += 1;
     this.totals.missingContent += findings.missingContent;
     this.totals.orphanedContent += findings.orphanedContent;
     this.totals.staleStaging += findings.staleStaging;
-    if (findings.missingContent + findings.orphanedContent + findings.staleStaging > 0) {
+    this.totals.staleIncomplete += findings.staleIncomplete;
+    if (findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete > 0) {
       this.logger.warn({ msg: 'reconciliation found disagreements', event: 'upload.reconciled', ...findings });
     }
     return findings;

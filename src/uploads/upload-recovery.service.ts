@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
+import { STORAGE_BACKEND, type StorageBackend } from '../storage/storage-backend.interface.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
 import { FileReceivedEvent } from './file-received.event.js';
 import { UNSETTLED_STATUSES } from './upload-record.js';
@@ -26,6 +27,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
     @Inject(TASK_TRANSPORT) private readonly transport: TaskTransport,
+    @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
     private readonly staging: StagingArea,
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
   ) {}
@@ -33,6 +35,9 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.role === 'worker') return;
     const startedAt = Date.now();
+    // Alone on this root (no queue workers): every temp of an interrupted save is a leftover. Swept
+    // before the saves restart so none of theirs is taken for one.
+    const incomplete = this.options.transport === 'memory' ? ((await this.backend.sweepIncomplete?.(startedAt)) ?? 0) : 0;
     const unsettled = await this.records.findByStatus(UNSETTLED_STATUSES);
     for (const record of unsettled) await this.transport.dispatch(FileReceivedEvent.fromRecord(record));
     if (this.options.transport === 'bullmq') {
@@ -52,8 +57,8 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
         orphans += 1;
       }
     }
-    if (unsettled.length > 0 || orphans > 0) {
-      this.logger.log({ msg: 'recovered uploads left by a previous run', event: 'upload.recovered', requeued: unsettled.length, orphansRemoved: orphans });
+    if (unsettled.length > 0 || orphans > 0 || incomplete > 0) {
+      this.logger.log({ msg: 'recovered uploads left by a previous run', event: 'upload.recovered', requeued: unsettled.length, orphansRemoved: orphans, incompleteRemoved: incomplete });
     }
   }
 }

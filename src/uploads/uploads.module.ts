@@ -4,7 +4,7 @@ import { Controller, type DynamicModule, Module, type Provider, UseGuards } from
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FileRecordRepository } from '../records/file-record.repository.js';
+import { LmdbRecordRepository } from '../records/lmdb-record.repository.js';
 import { RedisRecordRepository } from '../records/redis-record.repository.js';
 import { UPLOADS_REDIS } from '../records/redis.client.js';
 import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
@@ -62,7 +62,7 @@ const providers: Provider[] = [
     useFactory: async (o: ResolvedUploadsOptions, redis?: Redis) => {
       // Processes that share a queue must share records: with bullmq they live in Redis.
       if (o.transport === 'bullmq') return new RedisRecordRepository(redis!, o.redis!.prefix);
-      const records = new FileRecordRepository(join(o.storageRoot, 'records'), o.durability === 'fsync');
+      const records = new LmdbRecordRepository(join(o.storageRoot, 'records.mdb'), o.durability === 'fsync');
       await records.init();
       return records;
     },

@@ -2,8 +2,10 @@
 // (test-output/build) with one seam: FAULT makes the storage backend stop at a chosen point and
 // say so on stdout, so a test can SIGKILL the process exactly there.
 //   FAULT=hold-before-store  every put waits forever before writing anything
-//   FAULT=hold-mid-save      every put writes half the bytes to its temp file, then waits forever
-//   FAULT=fail-first-put     the first put fails with a permanent error (EACCES), later ones work
+//   FAULT=hold-mid-save      the backend copies instead of moving (as if on another filesystem);
+//                            every put writes half the bytes to its temp file, then waits forever
+//   FAULT=hold-after-move    every move into place completes, then waits forever (record not yet stored)
+//   FAULT=fail-first-put     the first save (move or copy) fails with a permanent error (EACCES)
 import 'reflect-metadata';
 import { PassThrough } from 'node:stream';
 import { Test } from '@nestjs/testing';
@@ -22,6 +24,23 @@ const { StorageError } = await import(`${build}/storage/storage.error.js`);
 let puts = 0;
 
 class FaultyStorage extends LocalDiskStorage {
+  async adopt(key, sourcePath, expected) {
+    if (process.env.FAULT === 'hold-mid-save') return false;
+    if (process.env.FAULT === 'fail-first-put' && ++puts === 1) {
+      throw new StorageError('EACCES', `permission denied moving ${key}`, false);
+    }
+    if (process.env.FAULT === 'hold-before-store') {
+      say(`FAULT_REACHED ${key}`);
+      return forever();
+    }
+    const moved = await super.adopt(key, sourcePath, expected);
+    if (process.env.FAULT === 'hold-after-move') {
+      say(`FAULT_REACHED ${key}`);
+      return forever();
+    }
+    return moved;
+  }
+
   async put(key, body, expected, signal) {
     puts += 1;
     if (process.env.FAULT === 'fail-first-put' && puts === 1) {

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { LocalDiskStorage } from './local-disk.storage.js';
+
+const KEY = '01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d';
+const bytes = Buffer.from('the staged bytes');
+const expected = { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+
+describe('LocalDiskStorage', () => {
+  let root: string;
+  let storage: LocalDiskStorage;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
+    storage = new LocalDiskStorage(join(root, 'files'), true);
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  async function staged(dir = root): Promise<string> {
+    const path = join(dir, `staged-${KEY}`);
+    await writeFile(path, bytes);
+    return path;
+  }
+
+  it('adopts a staged file by moving it: the source is gone and the key holds the same bytes', async () => {
+    const source = await staged();
+    await expect(storage.adopt(KEY, source, expected)).resolves.toBe(true);
+    expect(existsSync(source)).toBe(false);
+    expect(await readFile(storage.pathOf(KEY))).toEqual(bytes);
+  });
+
+  it('treats a second adopt after a completed move as done, but not when the key holds other bytes', async () => {
+    const source = await staged();
+    await storage.adopt(KEY, source, expected);
+    await expect(storage.adopt(KEY, source, expected)).resolves.toBe(true);
+
+    await writeFile(storage.pathOf(KEY), 'other bytes of the same len');
+    await expect(storage.adopt(KEY, source, expected)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  const otherFs = existsSync('/dev/shm') ? it : it.skip;
+  otherFs('declines a file on another filesystem and leaves it in place, so the caller copies', async () => {
+    const shm = await mkdtemp('/dev/shm/stowage-');
+    try {
+      const source = await staged(shm);
+      await expect(storage.adopt(KEY, source, expected)).resolves.toBe(false);
+      expect(existsSync(source)).toBe(true);
+      await storage.put(KEY, Readable.from([bytes]), expected);
+      expect(await readFile(storage.pathOf(KEY))).toEqual(bytes);
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('sweeps only temp files of interrupted saves older than the cut-off', async () => {
+    const incomplete = join(root, 'files', '.incomplete');
+    await mkdir(incomplete, { recursive: true });
+    await writeFile(join(incomplete, `${KEY}.old.tmp`), 'half');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(incomplete, `${KEY}.old.tmp`), old, old);
+    await writeFile(join(incomplete, `${KEY}.new.tmp`), 'half');
+
+    await expect(storage.sweepIncomplete(Date.now() - 30_000)).resolves.toBe(1);
+    expect(await readdir(incomplete)).toEqual([`${KEY}.new.tmp`]);
+  });
+
+  it('rejects a put whose bytes do not match and leaves nothing at the key', async () => {
+    await expect(storage.put(KEY, Readable.from([Buffer.from('tampered bytes!!')]), expected)).rejects.toMatchObject({ code: 'EINTEGRITY' });
+    expect(await storage.stat(KEY)).toBeUndefined();
+    expect(await readdir(join(root, 'files', '.incomplete'))).toEqual([]);
+  });
+});
