@@ -1,6 +1,6 @@
 // Child processes the harness owns (servers, the build, load workers): start them, watch them,
 // and make sure every one of them is gone when the harness ends, however it ends.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -171,4 +171,14 @@ export function sampleMemory(pid, intervalMs = 10) {
       return { peak, sampledPeak, hwm: m?.hwm, hwmReset };
     },
   };
+}
+
+/**
+ * Writes back every dirty page (`sync`) before a measurement: otherwise a server would pay, during its
+ * window, for flushing what the server measured before it left in the page cache.
+ */
+export function flushDirtyPages(timeoutMs = 120_000) {
+  return new Promise((resolve) => {
+    execFile('sync', { timeout: timeoutMs }, () => resolve()); // best effort: a failed sync only adds noise
+  });
 }

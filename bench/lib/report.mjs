@@ -1,37 +1,15 @@
 // Turns the harness's results into docs/BENCHMARKS.md: absolute figures, ratios to raw-stream
 // measured in the same run, the targets marked met/missed, and the data check.
 import { renderScaleOut } from '../scale-out.mjs';
-import { formatSize, median, sum } from './stats.mjs';
+import { FIGURES } from './options.mjs';
+import { medians, ms, num, ratio, table, withRange } from './report-format.mjs';
+import { METHOD } from './report-method.mjs';
+import { formatSize, sum } from './stats.mjs';
 
 const MiB = 1024 ** 2;
 
-const num = (n, digits = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
-const ratio = (n) => (typeof n === 'number' && Number.isFinite(n) ? `${n.toFixed(2)}×` : '—');
-const ms = (n) => (typeof n === 'number' && Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '—');
-
-const LEFT = new Set(['Server', 'Target', 'Goal', 'Result', 'File', 'Durability', 'Fact', 'Value']);
-
-function table(header, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map((h) => (LEFT.has(h) ? '---' : '---:'))), ...rows.map(line)].join('\n');
-}
-
-/** Medians over runs of one server's figure, by field. */
-function medians(runs, fields) {
-  const out = { runs: runs?.length ?? 0, range: {} };
-  for (const f of fields) {
-    const xs = (runs ?? []).map((r) => r[f]).filter((v) => typeof v === 'number' && Number.isFinite(v));
-    out[f] = median(xs);
-    if (xs.length > 1) out.range[f] = [Math.min(...xs), Math.max(...xs)];
-  }
-  return out;
-}
-
-/** "617" or, over several runs, "617 (540–650)": the median and the spread. */
-function withRange(m, field, digits = 0) {
-  const r = m.range[field];
-  return r ? `${num(m[field], digits)} (${num(r[0], digits)}–${num(r[1], digits)})` : num(m[field], digits);
-}
+/** Stands in for the tables of a figure group the run skipped (`--figures`). */
+const SKIPPED = '_Not measured: skipped by `--figures` in this run._';
 
 export function renderMarkdown(results) {
   const { machine, config, servers, problems } = results;
@@ -41,8 +19,11 @@ export function renderMarkdown(results) {
   const rankable = (key) => measured(key) && !flagged(key);
   const ref = 'raw-stream';
   const refOk = rankable(ref);
-  const order = ['raw-stream', 'naive', 'service', 'service-none'].filter((k) => servers[k]);
+  const order = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none'].filter((k) => servers[k]);
   const mainOrder = order.filter((k) => k !== 'service-none');
+  // Results saved before `--figures` existed have no list: they measured every group.
+  const ran = (group) => !config.figures || config.figures.includes(group);
+  const skipped = FIGURES.filter((g) => !ran(g));
 
   const large = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.large, ['mbps', 'peakRss'])]));
   const many = (k, size, c) => {
@@ -77,6 +58,9 @@ export function renderMarkdown(results) {
     );
   }
   out.push('');
+  if (skipped.length) {
+    out.push(`> **Partial run** (\`--figures ${config.figures.join(',')}\`): skipped ${skipped.join(', ')}. Their sections and targets read "not measured".`, '');
+  }
 
   // Machine -------------------------------------------------------------------------------------
   out.push('## Machine');
@@ -114,6 +98,7 @@ export function renderMarkdown(results) {
   const fig64 = `${formatSize(m64.size)} c=${m64.concurrency}`;
   const targets = [];
   const target = (name, goal, key, compute) => {
+    if (!ran(compute.group)) return targets.push([name, goal, '—', 'not measured (skipped)']);
     if (!measured(key)) return targets.push([name, goal, '—', 'not measured']);
     if (flagged(key)) return targets.push([name, goal, '—', 'not ranked: data check failed']);
     const needsRef = compute.ref !== false;
@@ -123,12 +108,14 @@ export function renderMarkdown(results) {
     targets.push([name, goal, text, met ? 'met' : '**missed**']);
   };
   target(`${largeLabel} upload throughput`, '≥ 0.90× raw-stream', 'service', {
+    group: 'large',
     fn: () => {
       const r = large.service.mbps / large[ref].mbps;
       return { text: `${ratio(r)} (${num(large.service.mbps, 0)} vs ${num(large[ref].mbps, 0)} MB/s)`, met: Number.isFinite(r) ? r >= 0.9 : undefined };
     },
   });
   target(`${largeLabel} upload peak RSS`, '≤ raw-stream + 64 MiB', 'service', {
+    group: 'large',
     fn: () => {
       const d = (large.service.peakRss - large[ref].peakRss) / MiB;
       return { text: `${d >= 0 ? '+' : ''}${num(d, 0)} MiB (${num(large.service.peakRss / MiB, 0)} vs ${num(large[ref].peakRss / MiB, 0)} MiB)`, met: Number.isFinite(d) ? d <= 64 : undefined };
@@ -139,6 +126,7 @@ export function renderMarkdown(results) {
     ['service-none', 'none', 1.0],
   ]) {
     target(`${fig64} req/s, DURABILITY=${durability}`, `≥ ${goal.toFixed(2)}× raw-stream`, key, {
+      group: 'many',
       fn: () => {
         const a = many(key, m64.size, m64.concurrency).rps;
         const b = many(ref, m64.size, m64.concurrency).rps;
@@ -152,6 +140,7 @@ export function renderMarkdown(results) {
     ['service-none', 'none'],
   ]) {
     target(`${fig64} p99 latency, DURABILITY=${durability}`, '≤ 1.5× raw-stream', key, {
+      group: 'many',
       fn: () => {
         const a = many(key, m64.size, m64.concurrency).p99;
         const b = many(ref, m64.size, m64.concurrency).p99;
@@ -162,10 +151,12 @@ export function renderMarkdown(results) {
   }
   const st = stored('service');
   target(`202 → stored p50 (${formatSize(config.stored.size)}, c=${config.stored.concurrency}, fsync)`, '≤ 5 ms', 'service', {
+    group: 'stored',
     ref: false,
     fn: () => ({ text: `${ms(st.p50)} ms`, met: Number.isFinite(st.p50) ? st.p50 <= 5 : undefined }),
   });
   target(`202 → stored p99 (${formatSize(config.stored.size)}, c=${config.stored.concurrency}, fsync)`, '≤ 50 ms', 'service', {
+    group: 'stored',
     ref: false,
     fn: () => ({ text: `${ms(st.p99)} ms`, met: Number.isFinite(st.p99) ? st.p99 <= 50 : undefined }),
   });
@@ -176,99 +167,103 @@ export function renderMarkdown(results) {
   );
   out.push('');
 
+  /** A figure group's section: its tables, or a note when the run skipped the group. */
+  const section = (group, heading, body) => {
+    out.push(heading, '');
+    if (ran(group)) body();
+    else out.push(SKIPPED, '');
+  };
+
   // Large upload --------------------------------------------------------------------------------
-  out.push(`## One large upload (${largeLabel})`);
-  out.push('');
-  out.push(
-    table(
-      ['Server', 'MB/s', '× raw-stream', 'Peak RSS (MiB)', 'RSS − raw-stream (MiB)'],
-      mainOrder.map((k) => {
-        const l = large[k];
-        return [
-          servers[k].label,
-          withRange(l, 'mbps'),
-          rel(k, l.mbps, large[ref].mbps),
-          num(l.peakRss / MiB, 0),
-          k === ref
-            ? refOk
-              ? '0'
-              : '—'
-            : rel(k, l.peakRss, large[ref].peakRss, (_r, a, b) => {
-                const d = (a - b) / MiB;
-                return `${d >= 0 ? '+' : ''}${num(d, 0)}`;
-              }),
-        ];
-      }),
-    ),
-  );
-  out.push('');
-  out.push(
-    'MB/s = 10⁶ bytes of file content per second, from the first byte sent to the end of the 202 response. Peak RSS is the server process\'s high-water mark (VmHWM, reset just before the upload, and VmRSS sampled every 10 ms) from the start of the upload until everything is stored (the service and naive keep writing after 202).',
-  );
-  out.push('');
+  section('large', `## One large upload (${largeLabel})`, () => {
+    out.push(
+      table(
+        ['Server', 'MB/s', '× raw-stream', 'Peak RSS (MiB)', 'RSS − raw-stream (MiB)'],
+        mainOrder.map((k) => {
+          const l = large[k];
+          return [
+            servers[k].label,
+            withRange(l, 'mbps'),
+            rel(k, l.mbps, large[ref].mbps),
+            num(l.peakRss / MiB, 0),
+            k === ref
+              ? refOk
+                ? '0'
+                : '—'
+              : rel(k, l.peakRss, large[ref].peakRss, (_r, a, b) => {
+                  const d = (a - b) / MiB;
+                  return `${d >= 0 ? '+' : ''}${num(d, 0)}`;
+                }),
+          ];
+        }),
+      ),
+    );
+    out.push('');
+    out.push(
+      'MB/s = 10⁶ bytes of file content per second, from the first byte sent to the end of the 202 response. Peak RSS is the server process\'s high-water mark (VmHWM, reset just before the upload, and VmRSS sampled every 10 ms) from the start of the upload until everything is stored (the service and naive keep writing after 202).',
+    );
+    out.push('');
+  });
 
   // Many uploads --------------------------------------------------------------------------------
-  out.push('## Many uploads');
-  out.push('');
-  const rows = [];
-  for (const size of config.sizes) {
-    for (const c of config.concurrencies) {
-      const refFig = many(ref, size, c);
-      for (const k of order) {
-        const f = many(k, size, c);
-        if (!f.runs) continue;
-        rows.push([
-          formatSize(size),
-          String(c),
-          servers[k].label,
-          withRange(f, 'rps'),
-          rel(k, f.rps, refFig.rps),
-          ms(f.p50),
-          ms(f.p99),
-          rel(k, f.p99, refFig.p99),
-          String(f.non2xx),
-          String(f.errors),
-        ]);
+  section('many', '## Many uploads', () => {
+    const rows = [];
+    for (const size of config.sizes) {
+      for (const c of config.concurrencies) {
+        const refFig = many(ref, size, c);
+        for (const k of order) {
+          const f = many(k, size, c);
+          if (!f.runs) continue;
+          rows.push([
+            formatSize(size),
+            String(c),
+            servers[k].label,
+            withRange(f, 'rps'),
+            rel(k, f.rps, refFig.rps),
+            ms(f.p50),
+            ms(f.p99),
+            rel(k, f.p99, refFig.p99),
+            String(f.non2xx),
+            String(f.errors),
+          ]);
+        }
       }
     }
-  }
-  out.push(table(['File', 'Concurrency', 'Server', 'req/s', '× raw-stream', 'p50 (ms)', 'p99 (ms)', 'p99 × raw-stream', 'non-2xx', 'errors'], rows));
-  out.push('');
-  out.push(
-    `autocannon replays one prebuilt multipart body on keep-alive connections for the given time; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are of 2xx answers, in ms with sub-ms precision${config.runs > 1 ? ', medians over the runs' : ''}. non-2xx must be 0.`,
-  );
-  out.push('');
+    out.push(table(['File', 'Concurrency', 'Server', 'req/s', '× raw-stream', 'p50 (ms)', 'p99 (ms)', 'p99 × raw-stream', 'non-2xx', 'errors'], rows));
+    out.push('');
+    out.push(
+      `autocannon replays one prebuilt multipart body on keep-alive connections for the given time; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are of 2xx answers, in ms with sub-ms precision${config.runs > 1 ? ', medians over the runs' : ''}. non-2xx must be 0.`,
+    );
+    out.push('');
+  });
 
   // 202 → stored ---------------------------------------------------------------------------------
-  out.push(`## Service: 202 → stored (${formatSize(config.stored.size)}, ${config.stored.concurrency} clients)`);
-  out.push('');
-  const storedRows = ['service', 'service-none']
-    .filter((k) => measured(k))
-    .map((k) => {
-      const s = stored(k);
-      return [servers[k].env.DURABILITY, String(s.samples), ms(s.p50), ms(s.p99), ms(s.observedP50), ms(s.observedP99)];
-    });
-  out.push(table(['Durability', 'Uploads', 'p50 (ms)', 'p99 (ms)', 'observed p50 (ms)', 'observed p99 (ms)'], storedRows));
-  out.push('');
-  out.push(
-    `p50/p99: the server's own clock, \`storedAt − receivedAt\` from each record (ms resolution). Observed: the client's time from the 202 to the first \`GET /uploads/:id\` that reads \`stored\`, polling every ${config.stored.pollMs} ms. Each client uploads, waits for \`stored\`, then uploads again, so the service is not saturated.`,
-  );
-  out.push('');
+  section('stored', `## Service: 202 → stored (${formatSize(config.stored.size)}, ${config.stored.concurrency} clients)`, () => {
+    const storedRows = ['service', 'service-none']
+      .filter((k) => measured(k))
+      .map((k) => {
+        const s = stored(k);
+        return [servers[k].env.DURABILITY, String(s.samples), ms(s.p50), ms(s.p99), ms(s.observedP50), ms(s.observedP99)];
+      });
+    out.push(table(['Durability', 'Uploads', 'p50 (ms)', 'p99 (ms)', 'observed p50 (ms)', 'observed p99 (ms)'], storedRows));
+    out.push('');
+    out.push(
+      `p50/p99: the server's own clock, \`storedAt − receivedAt\` from each record (ms resolution). Observed: the client's time from the 202 to the first \`GET /uploads/:id\` that reads \`stored\`, polling every ${config.stored.pollMs} ms. Each client uploads, waits for \`stored\`, then uploads again, so the service is not saturated.`,
+    );
+    out.push('');
+  });
 
   // Data check ----------------------------------------------------------------------------------
   out.push('## Data check');
   out.push('');
-  out.push(
-    table(
-      ['Server', 'Acknowledged uploads', 'Files of the right size', 'Bytes on disk', 'Bytes acknowledged', 'Result'],
-      order.map((k) => {
-        const s = servers[k];
-        const t = s.integrity;
-        const result = !measured(k) ? s.status : flagged(k) ? `**FLAGGED, not ranked**: ${[...t.issues, ...(/^(ok|running)$/.test(s.status) ? [] : [s.status])].join('; ')}` : 'ok';
-        return [s.label, String(t.acked), String(t.files), String(t.bytes), String(t.expectedBytes), result];
-      }),
-    ),
-  );
+  const checkRows = order.map((k) => {
+    const s = servers[k];
+    const t = s.integrity;
+    const result = !measured(k) ? s.status : flagged(k) ? `**FLAGGED, not ranked**: ${[...t.issues, ...(/^(ok|running)$/.test(s.status) ? [] : [s.status])].join('; ')}` : 'ok';
+    return [s.label, String(t.acked), String(t.files), String(t.bytes), String(t.expectedBytes), result];
+  });
+  const checkHeader = ['Server', 'Acknowledged uploads', 'Files of the right size', 'Bytes on disk', 'Bytes acknowledged', 'Result'];
+  out.push(checkRows.length ? table(checkHeader, checkRows) : '_No server was started: no figure measured in this run needs one._');
   out.push('');
   out.push(
     'After each figure the harness waits until the server has nothing left to store (baselines: no pending writes; service: no upload `received` or `processing`), then counts the new files under `<UPLOAD_DIR>/files/` and their sizes. Every acknowledged upload must be a file of the right size; a few more files than acknowledgements are fine (requests in flight when the load stopped).',
@@ -289,7 +284,7 @@ export function renderMarkdown(results) {
     out.push('');
   }
 
-  // Method --------------------------------------------------------------------------------------
+  // Scale-out ------------------------------------------------------------------------------------
   if (results.scaleOut?.results) {
     out.push('## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)');
     out.push('');
@@ -299,23 +294,8 @@ export function renderMarkdown(results) {
     out.push('Both workers share this machine\'s cores with Redis and the API process, so a second worker mostly adds contention here; the gain needs more machines (docs/SCALING.md).');
     out.push('');
   }
-  out.push('## Method');
-  out.push('');
-  out.push(
-    [
-      '`npm run bench` (full: about 25 min on 2 cores, ~25 GiB of temporary disk; writes this file) or `npm run bench -- --quick` (smoke test, under 2 min; writes `bench/.results/quick.md`). Every run also saves its raw figures, run by run, to `bench/.results/{full,quick}.json`; `node bench/render.mjs` re-renders a report from them. Options: `npm run bench -- --help`. Tests of the harness itself: `node --test bench/test/`.',
-      '',
-      '- **Servers**, each its own process with a fresh temporary storage root, `NODE_ENV=production`, `LOG_LEVEL=warn`, `MAX_FILE_SIZE=2 GiB`:',
-      '  - **service**: `npm run build`, then `node dist/main.js`, once with `DURABILITY=fsync` (the default) and once with `DURABILITY=none` (only for the durability figures). Other settings are the service defaults.',
-      '  - **raw-stream** (`bench/baselines/raw-stream.mjs`): bare `node:http` + busboy, the file part piped to its file with `stream.pipeline`, 202 once the file is closed. No fsync. The practical upper bound for Node.',
-      '  - **naive** (`bench/baselines/naive.mjs`): express + multer `memoryStorage`, 202, then `fs.promises.writeFile` of the buffer: the original tutorial\'s design.',
-      '- **Load** comes from a separate short-lived process per figure on 127.0.0.1 (`bench/lib/load-worker.mjs`): autocannon for many uploads, a streaming `http.request` client for the large file (preamble, generated bytes written with backpressure, closing boundary; never more than 1 MiB in memory), and a poll-until-stored client for 202 → stored. Every run is bounded in time.',
-      '- **Order**: figure by figure; within a figure, run by run; within a run, server by server, so drift on a shared machine hits every server alike. All servers stay up for the whole run; only one is under load at a time. A short warm-up precedes the first figure.',
-      '- **Verification**: see *Data check*. A server that loses acknowledged uploads (or leaves uploads failed or unstored) is flagged and not ranked. Baselines\' files are deleted once counted (they would fill tens of GB); the service keeps everything it stored except the large uploads, deleted through `DELETE /uploads/:id`.',
-      '- **Service settling** is checked with the list endpoint, as the contract says. Listing by status reads every record, so late in a full run each check takes seconds: this lengthens the run, not the figures (nothing is under load meanwhile).',
-      '- The harness exits non-zero only when it cannot do its job (the service does not build or start, or an internal error); missed targets and flags are reported, not fatal. Temporary directories and child processes are removed on every exit path, including Ctrl-C.',
-    ].join('\n'),
-  );
-  out.push('');
+  if (!ran('scale-out')) out.push('## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)', '', SKIPPED, '');
+  // Method --------------------------------------------------------------------------------------
+  out.push('## Method', '', METHOD, '');
   return out.join('\n');
 }

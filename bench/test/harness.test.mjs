@@ -10,6 +10,7 @@ import { DiskLedger, checkRun } from '../lib/ledger.mjs';
 import { runLoad } from '../lib/load.mjs';
 import { BOUNDARY, CONTENT_TYPE, envelope, payloadPattern, smallBody } from '../lib/multipart.mjs';
 import { freePort, startNodeServer, stopAll } from '../lib/proc.mjs';
+import { FIGURES } from '../lib/options.mjs';
 import { renderMarkdown } from '../lib/report.mjs';
 import { formatSize, median, parseSize, percentile } from '../lib/stats.mjs';
 
@@ -252,5 +253,27 @@ describe('report', () => {
     const md = renderMarkdown(r);
     assert.match(md, /Quick run \(smoke test\).*64 MiB "large" file instead of 1 GiB/);
     assert.match(md, /## One large upload \(64 MiB\)/);
+  });
+
+  it('reads the same with every figure group listed as with none (results saved before --figures)', () => {
+    const r = results();
+    r.config.figures = [...FIGURES];
+    assert.equal(renderMarkdown(r), renderMarkdown(results()));
+  });
+
+  it('says which groups a partial run skipped and marks them not measured', () => {
+    const r = results();
+    r.config.figures = ['many'];
+    for (const s of Object.values(r.servers)) s.figures = { 'many:65536:32': s.figures['many:65536:32'] };
+    const md = renderMarkdown(r);
+    const row = (text) => md.split('\n').find((l) => l.startsWith(`| ${text}`));
+    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale-out\./);
+    assert.match(row('1 GiB upload throughput'), /\| not measured \(skipped\) \|$/);
+    assert.match(row('202 → stored p50'), /\| not measured \(skipped\) \|$/);
+    assert.match(row('64 KiB c=32 req/s, DURABILITY=fsync'), /0\.85× .*\| met \|$/);
+    for (const heading of ['## One large upload (1 GiB)', '## Service: 202 → stored (64 KiB, 2 clients)', '## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)']) {
+      assert.ok(md.includes(`${heading}\n\n_Not measured: skipped by \`--figures\``), heading);
+    }
+    assert.match(md, /## Many uploads\n\n\| File/);
   });
 });

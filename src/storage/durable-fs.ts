@@ -1,15 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { close, fsync, open, rename, rm, unlink, write, writev } from 'node:fs';
-import { dirname } from 'node:path';
+import { close, fsync, open, unlink, writev } from 'node:fs';
 import { promisify } from 'node:util';
 
 // Plain numeric-fd calls: on the per-upload hot path fs/promises' FileHandle costs measurably more.
 export const openFd = promisify(open) as (path: string, flags: string) => Promise<number>;
 export const fsyncFd = promisify(fsync);
 export const closeFd = promisify(close);
-const renamePath = promisify(rename);
-const rmPath = promisify(rm);
-const writeFd = promisify(write) as (fd: number, data: string | Uint8Array) => Promise<{ bytesWritten: number }>;
 const writevFd = promisify(writev);
 const unlinkPath = promisify(unlink);
 
@@ -37,16 +32,49 @@ export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   }
 }
 
-async function closeQuietly(fd: number): Promise<void> {
-  await closeFd(fd).catch(() => undefined);
+/**
+ * Open read-only descriptors of the directories we sync, so a directory fsync is one call instead
+ * of open + fsync + close. Bounded: past the limit the oldest is dropped, and closed once no fsync
+ * uses it. A directory removed and made again must be dropped with `forgetDir`, or its old
+ * descriptor would sync the wrong inode.
+ */
+interface DirFd {
+  fd: Promise<number>;
+  users: number;
+  dropped: boolean;
+}
+const dirFds = new Map<string, DirFd>();
+const MAX_DIR_FDS = 512;
+
+/** Drops the cached descriptor of `dir`; see `dirFds`. */
+export function forgetDir(dir: string): void {
+  const entry = dirFds.get(dir);
+  if (!entry) return;
+  dirFds.delete(dir);
+  entry.dropped = true;
+  if (entry.users === 0) closeDirFd(entry);
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const fd = await openFd(path, 'r');
+function closeDirFd(entry: DirFd): void {
+  void entry.fd.then((fd) => closeFd(fd)).catch(() => undefined);
+}
+
+async function fsyncDirNow(dir: string): Promise<void> {
+  let entry = dirFds.get(dir);
+  if (!entry) {
+    entry = { fd: openFd(dir, 'r'), users: 0, dropped: false };
+    dirFds.set(dir, entry);
+    if (dirFds.size > MAX_DIR_FDS) forgetDir(dirFds.keys().next().value!);
+  }
+  entry.users += 1;
   try {
-    await fsyncFd(fd);
+    await fsyncFd(await entry.fd);
+  } catch (err) {
+    if (dirFds.get(dir) === entry) forgetDir(dir); // e.g. not opened: try afresh next time
+    throw err;
   } finally {
-    await closeQuietly(fd);
+    entry.users -= 1;
+    if (entry.dropped && entry.users === 0) closeDirFd(entry);
   }
 }
 
@@ -66,7 +94,7 @@ export function syncDir(dir: string): Promise<void> {
 }
 
 function startDirSync(dir: string): Promise<void> {
-  const state = { running: fsyncPath(dir) };
+  const state = { running: fsyncDirNow(dir) };
   dirSyncs.set(dir, state);
   void state.running.then(settle, settle).then(() => {
     if (dirSyncs.get(dir) === state) dirSyncs.delete(dir);
@@ -75,34 +103,6 @@ function startDirSync(dir: string): Promise<void> {
 }
 
 function settle(): void {}
-
-/**
- * Write-temp-then-rename: readers see the old or the new document, never half of one. `durable`:
- * `true` survives a power loss; `'contents'` syncs only the bytes, so after a power loss the path
- * holds the old or the new document whole, but may have gone back to the old one.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, durable: boolean | 'contents'): Promise<void> {
-  const temp = `${path}.${randomUUID()}.tmp`;
-  const fd = await openFd(temp, 'wx');
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let offset = 0;
-    while (offset < bytes.length) offset += (await writeFd(fd, bytes.subarray(offset))).bytesWritten;
-    if (durable) await fsyncFd(fd);
-  } catch (err) {
-    await closeQuietly(fd);
-    await rmPath(temp, { force: true });
-    throw err;
-  }
-  await closeFd(fd);
-  try {
-    await renamePath(temp, path);
-  } catch (err) {
-    await rmPath(temp, { force: true });
-    throw err;
-  }
-  if (durable === true) await syncDir(dirname(path));
-}
 
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';

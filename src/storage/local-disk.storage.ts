@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from './storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
-import { closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
+import { closeFd, forgetDir, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
 
 /** Bytes gathered before one write; bounds what a put holds in memory. */
 const WRITE_BATCH_BYTES = 128 * 1024;
@@ -73,6 +73,7 @@ export class LocalDiskStorage implements StorageBackend {
         if (!isNotFound(err)) throw err;
         // The shard directory was removed behind our back: make it again, once.
         this.made.delete(join(this.root, key.slice(-2)));
+        forgetDir(join(this.root, key.slice(-2)));
         await this.ensureDir(join(this.root, key.slice(-2)));
         await rename(temp, target);
       });
@@ -95,6 +96,7 @@ export class LocalDiskStorage implements StorageBackend {
         if (await this.holds(key, expected)) return; // an earlier attempt moved it, then stopped short
         // The shard directory was removed behind our back: make it again, once.
         this.made.delete(shard);
+        forgetDir(shard);
         await this.ensureDir(shard);
         await rename(sourcePath, target);
       });

@@ -1,0 +1,125 @@
+// The measurements (one per figure group, see FIGURES in options.mjs) and the plan that orders
+// them. Each measure function loads one server, waits until it settles, verifies what it wrote,
+// records the figures and resolves a one-line summary for the log.
+import { runScaleOut } from '../scale-out.mjs';
+import { runLoad } from './load.mjs';
+import { sampleMemory } from './proc.mjs';
+import { freeBaselineDisk, settle, verify } from './servers.mjs';
+import { formatSize } from './stats.mjs';
+
+const KiB = 1024;
+const MiB = 1024 ** 2;
+
+const fmt = (n, digits = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+function record(s, figure, values) {
+  (s.figures[figure] ??= []).push(values);
+}
+
+/** JIT, connection pools, storage dirs; its uploads are verified like the rest, not recorded. */
+export async function warmup(ctx, s) {
+  const { warmupS } = ctx.config;
+  const size = 64 * KiB;
+  const connections = 8;
+  const r = await runLoad({ type: 'autocannon', url: s.server.url, size, connections, durationS: warmupS, timeoutS: 10 }, (warmupS + 30) * 1000);
+  await settle(ctx, s);
+  const { fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
+  await freeBaselineDisk(s, fresh);
+}
+
+async function measureLarge(ctx, s) {
+  const { largeSize: size, largeTimeoutMs } = ctx.config;
+  const mem = sampleMemory(s.server.pid);
+  let r;
+  let memory;
+  try {
+    r = await runLoad({ type: 'stream', url: s.server.url, size, timeoutMs: largeTimeoutMs }, largeTimeoutMs + 10_000);
+    await settle(ctx, s); // the peak covers storing too: the service copies after 202, naive writes after 202
+  } finally {
+    memory = mem.stop();
+  }
+  const ok = r.status >= 200 && r.status < 300;
+  const { check, fresh } = await verify(s, { acked: ok ? 1 : 0, size, inFlight: 0 });
+  record(s, 'large', { mbps: ok ? r.mbps : undefined, ms: r.ms, peakRss: memory.peak, hwmReset: memory.hwmReset, status: r.status, non2xx: ok ? 0 : 1 });
+  if (!ok) s.integrity.issues.push(`large upload answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+  // Free the disk: the service through its API (so its records stay consistent), baselines directly.
+  if (s.def.kind === 'service' && ok && r.body?.id) {
+    const del = await fetch(`${s.server.url}/uploads/${r.body.id}`, { method: 'DELETE', signal: AbortSignal.timeout(60_000) }).catch((e) => e);
+    if (del instanceof Error || del.status !== 204) ctx.problems.push(`${s.def.label}: DELETE /uploads/:id answered ${del.status ?? del.message} (expected 204)`);
+    for (const f of fresh) s.ledger.known.delete(f.path);
+  } else {
+    await freeBaselineDisk(s, fresh);
+  }
+  return `${fmt(r.mbps, 0)} MB/s, peak RSS ${fmt(memory.peak / MiB, 0)} MiB${check.lost ? ', DATA MISSING' : ''}${ok ? '' : `, HTTP ${r.status}`}`;
+}
+
+async function measureMany(ctx, s, size, connections) {
+  const { durationS } = ctx.config;
+  const r = await runLoad({ type: 'autocannon', url: s.server.url, size, connections, durationS, timeoutS: 30 }, (durationS + 60) * 1000);
+  await settle(ctx, s);
+  const { check, fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
+  await freeBaselineDisk(s, fresh);
+  record(s, `many:${size}:${connections}`, r);
+  if (r.non2xx) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)})`);
+  if (r.errors) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.errors} request errors (${r.timeouts} timeouts)`);
+  return `${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.non2xx}, errors ${r.errors}${check.lost ? ', DATA MISSING' : ''}`;
+}
+
+async function measureStored(ctx, s) {
+  const { durationS } = ctx.config;
+  const { size, concurrency, pollMs } = ctx.config.stored;
+  const r = await runLoad(
+    { type: 'storedLatency', url: s.server.url, size, concurrency, durationS, pollMs, settleTimeoutMs: 10_000 },
+    (durationS + 60) * 1000,
+  );
+  await settle(ctx, s);
+  const { check } = await verify(s, { acked: r.acked, size, inFlight: concurrency });
+  record(s, 'stored', r);
+  if (r.non2xx || r.errors) s.integrity.notes.push(`202→stored: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  if (r.failed || r.unsettled) s.integrity.issues.push(`202→stored: ${r.failed} failed, ${r.unsettled} not stored within 10 s`);
+  return `${r.samples} uploads, stored after p50 ${fmt(r.p50, 0)} ms / p99 ${fmt(r.p99, 0)} ms (server clock), observed p50 ${fmt(r.observedP50, 2)} ms${check.lost ? ', DATA MISSING' : ''}`;
+}
+
+/**
+ * The per-server measurements of `config.figures` for the servers in `keys`, in order. The plan also
+ * decides which servers are started: one no task names is not needed.
+ * @returns {{ key: string, run: number, group: string, label: string, fn: (ctx, s) => Promise<string> }[]}
+ */
+export function buildPlan(config, keys) {
+  const plan = [];
+  const has = (key) => keys.includes(key);
+  const wants = (group) => config.figures.includes(group);
+  const main = ['raw-stream', 'naive', 'nest-floor', 'service'].filter(has);
+  const add = (group, label, serverKeys, fn) => {
+    for (let run = 1; run <= config.runs; run++) for (const key of serverKeys) plan.push({ key, run, group, label, fn });
+  };
+  // Interleaved (figure → run → server) so drift on a shared machine hits every server alike.
+  if (wants('large')) add('large', `large ${formatSize(config.largeSize)}`, main, (ctx, s) => measureLarge(ctx, s));
+  if (wants('many')) {
+    for (const size of config.sizes) {
+      for (const c of config.concurrencies) {
+        const keys = [...main];
+        if (has('service-none') && size === config.durabilityFigure.size && c === config.durabilityFigure.concurrency) keys.push('service-none');
+        add('many', `${formatSize(size)} c=${c}`, keys, (ctx, s) => measureMany(ctx, s, size, c));
+      }
+    }
+  }
+  if (wants('stored')) {
+    const { size, concurrency } = config.stored;
+    add('stored', `202→stored ${formatSize(size)} c=${concurrency}`, ['service', 'service-none'].filter(has), (ctx, s) => measureStored(ctx, s));
+  }
+  return plan;
+}
+
+/** Scale-out (issue 7): stored uploads per second with 1 and 2 BullMQ workers on real Redis; uses the built dist/. */
+export async function measureScaleOut(ctx) {
+  const { quick } = ctx.config;
+  ctx.log('scale-out: 1 vs 2 workers (bullmq)');
+  try {
+    return { results: await runScaleOut({ uploads: quick ? 100 : 600, runs: quick ? 1 : 3, build: false }) };
+  } catch (err) {
+    const scaleOut = { error: String(err?.message ?? err) };
+    ctx.problems.push(`scale-out: ${scaleOut.error}`);
+    return scaleOut;
+  }
+}

@@ -1,0 +1,168 @@
+// bench/run.mjs's command line → the run's config, the servers to start and where results go.
+// Pure (no exits, no I/O) so it can be tested; bad input throws a UsageError.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSize } from './stats.mjs';
+
+const KiB = 1024;
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+/** The figure groups, in the order they are measured; `--figures` picks a subset. */
+export const FIGURES = ['large', 'many', 'stored', 'scale-out'];
+
+/** Groups measured only on the service: asking for just these without it measures nothing. */
+const SERVICE_ONLY = ['stored', 'scale-out'];
+
+export const SERVERS = [
+  { key: 'raw-stream', label: 'raw-stream', kind: 'baseline', script: 'bench/baselines/raw-stream.mjs', env: {} },
+  { key: 'naive', label: 'naive', kind: 'baseline', script: 'bench/baselines/naive.mjs', env: {} },
+  { key: 'nest-floor', label: 'nest-floor', kind: 'baseline', script: 'bench/baselines/nest-floor.mjs', env: {} },
+  { key: 'service', label: 'service (fsync)', kind: 'service', script: 'dist/main.js', env: { DURABILITY: 'fsync' } },
+  // Second instance, only for the durability comparison and 202→stored.
+  { key: 'service-none', label: 'service (none)', kind: 'service', script: 'dist/main.js', env: { DURABILITY: 'none' } },
+];
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --quick              smoke run: 1 run of ~2 s per figure, 64 MiB "large" file (< 2 min in all)
+  --runs N             runs per figure; the report shows the median (default 3, quick 1)
+  --duration S         seconds per load figure (default 10, quick 2)
+  --large-size SIZE    size of the single large upload (default 1GiB, quick 64MiB)
+  --servers LIST       comma-separated subset of: raw-stream,naive,nest-floor,service (default all)
+  --figures LIST       comma-separated subset of the figure groups (default all):
+                         large      one large upload: MB/s and peak RSS
+                         many       autocannon, 4 KiB/64 KiB/1 MiB at c=1 and c=32
+                                    (with the DURABILITY=none comparison at 64 KiB c=32)
+                         stored     the service's 202 → stored latency
+                         scale-out  stored uploads/s with 1 vs 2 BullMQ workers (needs Redis)
+                       A subset writes a partial report: skipped figures read "not measured".
+  --out PATH           where to write the markdown report (default docs/BENCHMARKS.md;
+                       quick: bench/.results/quick.md; --figures subset: bench/.results/partial.md)
+  --skip-build         use the existing dist/ instead of running npm run build
+  --keep               keep the temporary storage directories (their path is printed)
+  -h, --help           this text
+
+Needs about 25 GiB free in the temp dir for a full run (3 GiB for --quick); a full run takes
+about 25 minutes on 2 cores. \`node bench/render.mjs\` re-renders a report from saved results.
+
+Exits non-zero only when the harness itself cannot do its job (bad options, the service does not
+build or start, an internal error); missed targets and data-loss flags are reported, not fatal.`;
+
+export class UsageError extends Error {
+  /** @param {{ showUsage?: boolean }} [options] print the whole USAGE after the message */
+  constructor(message, { showUsage = false } = {}) {
+    super(message);
+    this.name = 'UsageError';
+    this.showUsage = showUsage;
+  }
+}
+
+export const isPartial = (figures) => Array.isArray(figures) && FIGURES.some((f) => !figures.includes(f));
+
+/**
+ * Default report and raw-results paths, relative to the repository root. Only a full run with every
+ * figure may replace docs/BENCHMARKS.md (and full.json, which `bench/render.mjs` renders into it).
+ */
+export function defaultOutputs({ quick, figures }) {
+  const kind = quick ? 'quick' : isPartial(figures) ? 'partial' : 'full';
+  return { report: kind === 'full' ? 'docs/BENCHMARKS.md' : `bench/.results/${kind}.md`, results: `bench/.results/${kind}.json` };
+}
+
+const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+function positiveNumber(name, text) {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function size(name, text) {
+  try {
+    return parseSize(text);
+  } catch (err) {
+    throw new UsageError(`--${name}: ${err.message}`);
+  }
+}
+
+function pickServers(text) {
+  if (text === undefined) return SERVERS;
+  const names = list(text);
+  const unknown = names.filter((n) => !['raw-stream', 'naive', 'nest-floor', 'service'].includes(n));
+  if (unknown.length || names.length === 0) throw new UsageError(`--servers: unknown ${unknown.join(', ') || '(empty list)'}; use raw-stream,naive,nest-floor,service`);
+  return SERVERS.filter((s) => names.includes(s.key) || (s.key === 'service-none' && names.includes('service')));
+}
+
+function pickFigures(text) {
+  if (text === undefined) return [...FIGURES];
+  const names = list(text);
+  const unknown = names.filter((n) => !FIGURES.includes(n));
+  if (unknown.length || names.length === 0) {
+    const what = unknown.length ? `unknown figure group${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}` : 'empty list';
+    throw new UsageError(`--figures: ${what}; choose from ${FIGURES.join(', ')}`);
+  }
+  return FIGURES.filter((f) => names.includes(f)); // measuring order, duplicates dropped
+}
+
+/**
+ * @param {string[]} argv the arguments after the script name
+ * @param {string} root the repository root; relative paths resolve against it
+ * @returns {{ help: true } | { help: false, config: object, servers: object[], outPath: string, resultsPath: string, skipBuild: boolean, keep: boolean }}
+ */
+export function parseOptions(argv, root) {
+  let opts;
+  try {
+    opts = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        runs: { type: 'string' },
+        duration: { type: 'string' },
+        'large-size': { type: 'string' },
+        servers: { type: 'string' },
+        figures: { type: 'string' },
+        out: { type: 'string' },
+        'skip-build': { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new UsageError(err.message, { showUsage: true });
+  }
+  if (opts.help) return { help: true };
+
+  const quick = opts.quick;
+  const servers = pickServers(opts.servers);
+  const figures = pickFigures(opts.figures);
+  if (!servers.some((s) => s.kind === 'service') && figures.every((f) => SERVICE_ONLY.includes(f))) {
+    throw new UsageError(`--figures ${figures.join(',')} measures only the service, which --servers leaves out`);
+  }
+  const config = {
+    quick,
+    runs: opts.runs ? Math.round(positiveNumber('runs', opts.runs)) : quick ? 1 : 3,
+    durationS: opts.duration ? positiveNumber('duration', opts.duration) : quick ? 2 : 10,
+    warmupS: quick ? 1 : 3,
+    largeSize: opts['large-size'] ? size('large-size', opts['large-size']) : quick ? 64 * MiB : 1 * GiB,
+    sizes: [4 * KiB, 64 * KiB, 1 * MiB],
+    concurrencies: [1, 32],
+    stored: { size: 64 * KiB, concurrency: 2, pollMs: 1 },
+    durabilityFigure: { size: 64 * KiB, concurrency: 32 },
+    settleTimeoutMs: quick ? 30_000 : 600_000,
+    maxFileSize: 2 * GiB,
+    figures,
+  };
+  config.largeTimeoutMs = Math.max(60_000, Math.ceil(config.largeSize / (5 * MiB)) * 1000); // ≥ 5 MiB/s or it is broken
+  config.largeIsReduced = config.largeSize !== GiB;
+  const defaults = defaultOutputs(config);
+  return {
+    help: false,
+    config,
+    servers,
+    outPath: resolve(root, opts.out ?? defaults.report),
+    resultsPath: resolve(root, defaults.results),
+    skipBuild: opts['skip-build'],
+    keep: opts.keep,
+  };
+}

@@ -1,0 +1,127 @@
+// Tests of bench/run.mjs's command line and of the plan it leads to: `node --test bench/test/`.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildPlan } from '../lib/figures.mjs';
+import { FIGURES, USAGE, UsageError, defaultOutputs, parseOptions } from '../lib/options.mjs';
+
+const ROOT = '/repo';
+const parse = (...argv) => parseOptions(argv, ROOT);
+const usageError = (message) => (err) => err instanceof UsageError && message.test(err.message);
+
+describe('options: --figures', () => {
+  it('measures every group by default', () => {
+    assert.deepEqual(parse().config.figures, FIGURES);
+    assert.deepEqual(FIGURES, ['large', 'many', 'stored', 'scale-out']);
+  });
+
+  it('takes a subset in measuring order, spaces and duplicates ignored', () => {
+    assert.deepEqual(parse('--figures', 'stored, many,many').config.figures, ['many', 'stored']);
+    assert.deepEqual(parse('--figures=scale-out').config.figures, ['scale-out']);
+  });
+
+  it('rejects an unknown group by name and lists the valid ones', () => {
+    assert.throws(() => parse('--figures', 'many,huge'), usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale-out$/));
+    assert.throws(() => parse('--figures', 'a,b'), usageError(/unknown figure groups "a", "b"/));
+  });
+
+  it('rejects an empty list', () => {
+    assert.throws(() => parse('--figures', ' , '), usageError(/^--figures: empty list; choose from/));
+  });
+
+  it('rejects service-only groups when --servers leaves the service out', () => {
+    assert.throws(() => parse('--servers', 'raw-stream', '--figures', 'stored,scale-out'), usageError(/measures only the service/));
+    assert.deepEqual(parse('--servers', 'raw-stream', '--figures', 'stored,many').config.figures, ['many', 'stored']);
+  });
+
+  it('is documented in the usage text, group by group', () => {
+    assert.match(USAGE, /--figures LIST/);
+    for (const group of FIGURES) assert.match(USAGE, new RegExp(`^ +${group} +\\S`, 'm'));
+    assert.match(USAGE, /--figures subset: bench\/\.results\/partial\.md/);
+  });
+});
+
+describe('options: where results go', () => {
+  it('a full run with every figure writes docs/BENCHMARKS.md and full.json', () => {
+    const o = parse();
+    assert.equal(o.outPath, '/repo/docs/BENCHMARKS.md');
+    assert.equal(o.resultsPath, '/repo/bench/.results/full.json');
+    assert.equal(parse('--figures', FIGURES.join(',')).outPath, '/repo/docs/BENCHMARKS.md');
+  });
+
+  it('a quick run writes under bench/.results/, with or without --figures', () => {
+    for (const o of [parse('--quick'), parse('--quick', '--figures', 'many')]) {
+      assert.equal(o.outPath, '/repo/bench/.results/quick.md');
+      assert.equal(o.resultsPath, '/repo/bench/.results/quick.json');
+    }
+  });
+
+  it('a full run of a subset never replaces docs/BENCHMARKS.md or full.json', () => {
+    const o = parse('--figures', 'large,stored');
+    assert.equal(o.outPath, '/repo/bench/.results/partial.md');
+    assert.equal(o.resultsPath, '/repo/bench/.results/partial.json');
+  });
+
+  it('--out wins, resolved against the repository root', () => {
+    assert.equal(parse('--figures', 'many', '--out', 'x/report.md').outPath, '/repo/x/report.md');
+    assert.equal(parse('--out', '/tmp/r.md').outPath, '/tmp/r.md');
+  });
+
+  it('bench/render.mjs picks the same defaults from saved results', () => {
+    assert.equal(defaultOutputs({ quick: false }).report, 'docs/BENCHMARKS.md'); // results saved before --figures
+    assert.equal(defaultOutputs({ quick: false, figures: ['many'] }).report, 'bench/.results/partial.md');
+  });
+});
+
+describe('options: the rest', () => {
+  it('scales the defaults for --quick', () => {
+    const full = parse().config;
+    const quick = parse('--quick').config;
+    assert.deepEqual([full.runs, full.durationS, full.largeSize], [3, 10, 1024 ** 3]);
+    assert.deepEqual([quick.runs, quick.durationS, quick.largeSize, quick.largeIsReduced], [1, 2, 64 * 1024 ** 2, true]);
+  });
+
+  it('turns bad values into usage errors, not crashes', () => {
+    assert.throws(() => parse('--runs', 'x'), usageError(/--runs must be a positive number/));
+    assert.throws(() => parse('--large-size', 'lots'), usageError(/--large-size: Not a size/));
+    assert.throws(() => parse('--servers', 'foo'), usageError(/--servers: unknown foo/));
+    assert.throws(() => parse('--sizes', '4k'), (err) => err instanceof UsageError && err.showUsage && /--sizes/.test(err.message));
+  });
+
+  it('--servers service brings the DURABILITY=none instance along', () => {
+    assert.deepEqual(parse('--servers', 'service').servers.map((s) => s.key), ['service', 'service-none']);
+  });
+
+  it('--help asks for the usage text only', () => {
+    assert.deepEqual(parse('-h'), { help: true });
+  });
+});
+
+describe('plan', () => {
+  const keys = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none'];
+  const plan = (...argv) => {
+    const { config, servers } = parse('--quick', ...argv);
+    return buildPlan(config, servers.map((s) => s.key));
+  };
+  const servedBy = (tasks) => [...new Set(tasks.map((t) => t.key))];
+
+  it('runs only the chosen groups, interleaving the servers run by run', () => {
+    const tasks = plan('--figures', 'large', '--runs', '2');
+    assert.deepEqual(
+      tasks.map((t) => `${t.run}:${t.key}`),
+      ['1:raw-stream', '1:naive', '1:nest-floor', '1:service', '2:raw-stream', '2:naive', '2:nest-floor', '2:service'],
+    );
+    assert.ok(tasks.every((t) => t.group === 'large'));
+  });
+
+  it('adds DURABILITY=none to the 64 KiB c=32 figure only', () => {
+    const tasks = plan('--figures', 'many');
+    assert.deepEqual(tasks.filter((t) => t.key === 'service-none').map((t) => t.label), ['64 KiB c=32']);
+    assert.equal(tasks.length, 3 * 2 * 4 + 1); // sizes × concurrencies × servers, plus DURABILITY=none once
+  });
+
+  it('needs no baseline for 202 → stored, and no server at all for scale-out alone', () => {
+    assert.deepEqual(servedBy(plan('--figures', 'stored')), ['service', 'service-none']);
+    assert.deepEqual(plan('--figures', 'scale-out'), []);
+    assert.deepEqual(servedBy(plan()), keys);
+  });
+});
