@@ -1,11 +1,11 @@
-import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { UploadReconciler } from '../src/uploads/upload-reconciler.service.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
-import { randomFile } from './support/multipart.js';
+import { randomFile, sha256 } from './support/multipart.js';
 
 describe('Safe retries with Idempotency-Key (e2e)', () => {
   let t: TestApp;
@@ -129,6 +129,30 @@ describe('Reconciliation (e2e)', () => {
       expect(health.body.details.storage.reconciliation.last).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1, staleIncomplete: 1 });
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('Restart after a move into place was undone (e2e)', () => {
+  it('moves the bytes of a stored upload found back in staging again, instead of discarding them', async () => {
+    const first = await createTestApp();
+    const file = randomFile(30_000);
+    const { body } = await request(first.server).post('/uploads').attach('file', file, 'undone.bin').expect(202);
+    await first.uploads.waitUntilSettled(body.id);
+    await first.close({ keepRoot: true });
+    // What a power loss that kept the record's flush but not the rename would leave.
+    const id: string = body.id;
+    await rename(join(first.root, 'files', id.slice(-2), id), join(first.root, 'staging', id));
+
+    const second = await createTestApp(undefined, undefined, first.root);
+    try {
+      const record = await second.uploads.waitUntilSettled(id);
+      expect(record).toMatchObject({ status: 'stored', sha256: sha256(file) });
+      const download = await request(second.server).get(`/uploads/${id}/content`).responseType('blob').expect(200);
+      expect(sha256(download.body as Buffer)).toBe(sha256(file));
+      expect(await second.staged()).toEqual([]);
+    } finally {
+      await second.close();
     }
   });
 });

@@ -51,8 +51,9 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
     for (const { id, mtimeMs } of await this.staging.list()) {
       if (mtimeMs >= startedAt) continue;
       const record = await this.records.get(id);
-      // Stored means the copy is done and only the cleanup was lost; no record means no 202 was sent.
-      if (!record || record.status === 'stored') {
+      // No record means no 202 was sent. Stored with the bytes in place means only the clean-up was
+      // lost; stored without them (a power loss undid the move) leaves the reconciler to move them again.
+      if (!record || (record.status === 'stored' && (await this.backend.stat(id))?.size === record.size)) {
         await this.staging.discard(id);
         orphans += 1;
       }
