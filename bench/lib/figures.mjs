@@ -40,7 +40,7 @@ async function measureLarge(ctx, s) {
   }
   const ok = r.status >= 200 && r.status < 300;
   const { check, fresh } = await verify(s, { acked: ok ? 1 : 0, size, inFlight: 0 });
-  record(s, 'large', { mbps: ok ? r.mbps : undefined, ms: r.ms, peakRss: memory.peak, hwmReset: memory.hwmReset, status: r.status, non2xx: ok ? 0 : 1 });
+  record(s, 'large', { mbps: ok ? r.mbps : undefined, ms: r.ms, peakRss: memory.peak, startRss: memory.start, hwmReset: memory.hwmReset, status: r.status, non2xx: ok ? 0 : 1 });
   if (!ok) s.integrity.issues.push(`large upload answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
   // Free the disk: the service through its API (so its records stay consistent), baselines directly.
   if (s.def.kind === 'service' && ok && r.body?.id) {

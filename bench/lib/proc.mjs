@@ -157,7 +157,8 @@ export function sampleMemory(pid, intervalMs = 10) {
   } catch {
     /* not permitted here: fall back to sampling */
   }
-  let sampledPeak = readMemory(pid)?.rss ?? 0;
+  const start = readMemory(pid)?.rss;
+  let sampledPeak = start ?? 0;
   const timer = setInterval(() => {
     const m = readMemory(pid);
     if (m && m.rss > sampledPeak) sampledPeak = m.rss;
@@ -168,7 +169,7 @@ export function sampleMemory(pid, intervalMs = 10) {
       const m = readMemory(pid);
       if (m && m.rss > sampledPeak) sampledPeak = m.rss;
       const peak = hwmReset && m && Number.isFinite(m.hwm) ? Math.max(m.hwm, sampledPeak) : sampledPeak;
-      return { peak, sampledPeak, hwm: m?.hwm, hwmReset };
+      return { peak, start, sampledPeak, hwm: m?.hwm, hwmReset };
     },
   };
 }

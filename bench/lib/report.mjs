@@ -25,7 +25,7 @@ export function renderMarkdown(results) {
   const ran = (group) => !config.figures || config.figures.includes(group);
   const skipped = FIGURES.filter((g) => !ran(g));
 
-  const large = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.large, ['mbps', 'peakRss'])]));
+  const large = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.large, ['mbps', 'peakRss', 'startRss'])]));
   const many = (k, size, c) => {
     const runs = servers[k]?.figures[`many:${size}:${c}`];
     return { ...medians(runs, ['rps', 'p50', 'p99']), non2xx: sum((runs ?? []).map((r) => r.non2xx)), errors: sum((runs ?? []).map((r) => r.errors)) };
@@ -178,7 +178,7 @@ export function renderMarkdown(results) {
   section('large', `## One large upload (${largeLabel})`, () => {
     out.push(
       table(
-        ['Server', 'MB/s', '× raw-stream', 'Peak RSS (MiB)', 'RSS − raw-stream (MiB)'],
+        ['Server', 'MB/s', '× raw-stream', 'Peak RSS (MiB)', 'RSS − raw-stream (MiB)', 'RSS before (MiB)', 'Growth (MiB)'],
         mainOrder.map((k) => {
           const l = large[k];
           return [
@@ -194,13 +194,15 @@ export function renderMarkdown(results) {
                   const d = (a - b) / MiB;
                   return `${d >= 0 ? '+' : ''}${num(d, 0)}`;
                 }),
+            num(l.startRss / MiB, 0),
+            Number.isFinite(l.startRss) ? `+${num((l.peakRss - l.startRss) / MiB, 0)}` : '—',
           ];
         }),
       ),
     );
     out.push('');
     out.push(
-      'MB/s = 10⁶ bytes of file content per second, from the first byte sent to the end of the 202 response. Peak RSS is the server process\'s high-water mark (VmHWM, reset just before the upload, and VmRSS sampled every 10 ms) from the start of the upload until everything is stored (the service and naive keep writing after 202).',
+      'MB/s = 10⁶ bytes of file content per second, from the first byte sent to the end of the 202 response. Peak RSS is the server process\'s high-water mark (VmHWM, reset just before the upload, and VmRSS sampled every 10 ms) from the start of the upload until everything is stored (the service and naive keep writing after 202). RSS before is the process\'s resident set when the upload starts (code, heap and buffers of an idle server after the warm-up); growth is peak minus that: what the upload itself costs.',
     );
     out.push('');
   });

@@ -238,6 +238,18 @@ describe('report', () => {
     assert.match(md, /\| Node \| v20 \|/);
   });
 
+  it('shows each server\'s resident set before the large upload and what the upload added to it', () => {
+    const withStart = results({
+      figures: { large: [{ mbps: 950, peakRss: 150 * 2 ** 20, startRss: 130 * 2 ** 20 }], 'many:65536:32': many(850, 14) },
+    });
+    const row = renderMarkdown(withStart)
+      .split('\n')
+      .find((l) => l.startsWith('| service (fsync) | 950'));
+    assert.match(row, /\| 150 \| \+50 \| 130 \| \+20 \|$/);
+    const old = renderMarkdown(results()).split('\n').find((l) => l.startsWith('| raw-stream | 1000'));
+    assert.match(old, /\| — \| — \|$/); // results saved before the column existed
+  });
+
   it('does not rank a server that lost data', () => {
     const md = renderMarkdown(
       results({ integrity: { acked: 5, files: 4, bytes: 4, expectedBytes: 5, lost: 1, wrong: 0, issues: ['1 of 5 acknowledged uploads missing'], notes: [] } }),

@@ -33,7 +33,7 @@ export class EnvironmentVariables {
   DURABILITY: 'fsync' | 'none' = 'fsync';
 
   @Type(() => Number) @IsInt() @Min(1) @Max(256)
-  STORAGE_CONCURRENCY = 4;
+  STORAGE_CONCURRENCY = 32;
 
   /** How often an open live-status stream re-reads its record (changes made by other processes); 0 turns it off. */
   @Type(() => Number) @IsInt() @Min(0)

@@ -9,11 +9,13 @@ import { InsufficientStorageError } from '../uploads/errors/insufficient-storage
 import { UploadTooSlowError } from '../uploads/errors/upload-too-slow.error.js';
 import { UploadError } from '../uploads/errors/upload.error.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
-import { closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
+import { closeFd, fdatasyncFd, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
 import { StorageError } from './storage.error.js';
 
-/** Bytes gathered before one write; bounds what an upload holds in memory. */
+/** Bytes gathered before one write; an upload holds at most two batches in memory. */
 const WRITE_BATCH_BYTES = 128 * 1024;
+/** Durable mode: written bytes flushed in the background every this many, see `receive`. */
+const BACKGROUND_FLUSH_BYTES = 16 * 1024 * 1024;
 
 /** A file fully received into staging: its bytes are on disk under `id`. */
 export interface StagedFile {
@@ -68,6 +70,15 @@ export class StagingArea {
     // Chunks are written in batches: a small upload costs one write instead of one per network chunk.
     let batch: Buffer[] = [];
     let batched = 0;
+    // One batch is written while the next one fills, so receiving never waits for the disk unless
+    // it falls two batches behind; writes stay in order, one at a time.
+    let writing: Promise<void> | undefined;
+    // Durable mode, large files: the written bytes are flushed in the background as they accumulate,
+    // so the final fsync before the 202 finds little left instead of the whole file.
+    const flushes: Promise<void>[] = [];
+    let flushing = false;
+    let unflushed = 0;
+    const background = () => [...(writing ? [writing] : []), ...flushes];
     const watchdog = this.watchRate(source, () => size, options.slowClient);
     try {
       for await (const chunk of source) {
@@ -84,19 +95,32 @@ export class StagingArea {
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= WRITE_BATCH_BYTES) {
-          await writeAll(await opening, batch);
+          const fd = await opening;
+          await writing;
+          writing = writeAll(fd, batch);
+          writing.catch(() => undefined); // awaited before the next write or at the end
+          unflushed += batched;
           batch = [];
           batched = 0;
+          if (this.durable && unflushed >= BACKGROUND_FLUSH_BYTES && !flushing) {
+            unflushed = 0;
+            flushing = true;
+            const flush = writing.then(() => fdatasyncFd(fd)).finally(() => (flushing = false));
+            flush.catch(() => undefined); // awaited at the end
+            flushes.push(flush);
+          }
         }
       }
       mimeType ??= await resolveContentType(Buffer.concat(head ?? []), options.declaredMimeType, options.allowedMimeTypes);
       const fd = await opening;
+      await allOrFirstError(background());
       await writeAll(fd, batch);
       // The file's bytes and its directory entry are independent: sync both at once.
       if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.dir)]);
       await closeFd(fd);
     } catch (err) {
       source.destroy?.();
+      await Promise.allSettled(background()); // nothing may still use the descriptor once it is closed
       const fd = await opening.catch(() => undefined);
       if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       await rm(path, { force: true });

@@ -12,7 +12,7 @@ describe('resolveUploadsOptions', () => {
       allowedMimeTypes: [],
       retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 30_000 },
       durability: 'fsync',
-      storageConcurrency: 4,
+      storageConcurrency: 32,
       limits: { fields: 10, fieldSize: 65_536, parts: 20, headerPairs: 100 },
       shutdownTimeoutMs: 10_000,
       storage: undefined,

@@ -56,7 +56,11 @@ export interface UploadsModuleOptions {
   retry?: Partial<RetryPolicy>;
   /** `fsync` makes a 202 mean the bytes and record are on stable storage. @default 'fsync' */
   durability?: Durability;
-  /** Uploads stored at the same time by this process. @default 4 */
+  /**
+   * Uploads stored at the same time by this process. Storing mostly waits on the disk (with the
+   * default backend: a rename and a flush), so many run at once; lower it for a backend that copies.
+   * @default 32
+   */
   storageConcurrency?: number;
   limits?: Partial<MultipartLimits>;
   backpressure?: Partial<BackpressureLimits>;
@@ -153,7 +157,7 @@ export function resolveUploadsOptions(options: UploadsModuleOptions = {}, topolo
     allowedMimeTypes,
     retry,
     durability,
-    storageConcurrency: positiveInt('storageConcurrency', options.storageConcurrency ?? 4),
+    storageConcurrency: positiveInt('storageConcurrency', options.storageConcurrency ?? 32),
     limits,
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000, 0),
     statusPollIntervalMs: positiveInt('statusPollIntervalMs', options.statusPollIntervalMs ?? 1000, 0),
