@@ -33,6 +33,81 @@ export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   }
 }
 
+/** Bytes gathered before one write; a writer holds at most two batches in memory. */
+const WRITE_BATCH_BYTES = 128 * 1024;
+/** Durable writers flush what they wrote in the background every this many bytes. */
+const BACKGROUND_FLUSH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Streams chunks to a file in batches: a small file costs one write instead of one per network
+ * chunk, and one batch is written while the next fills, so the producer waits for the disk only
+ * when it falls two batches behind. With `flushInBackground`, written bytes are flushed every
+ * 16 MiB as they accumulate, so a final fsync finds little left instead of the whole file.
+ */
+export class BatchedFileWriter {
+  private batch: Buffer[] = [];
+  private batched = 0;
+  private writing?: Promise<void>;
+  private readonly flushes: Promise<void>[] = [];
+  private flushing = false;
+  private unflushed = 0;
+
+  /** `fd` may still be opening: the first write waits for it. */
+  constructor(
+    private readonly fd: Promise<number>,
+    private readonly flushInBackground: boolean,
+  ) {}
+
+  /** Queues `chunk`; a promise, when there is one, must be awaited before the next write. */
+  write(chunk: Buffer): Promise<void> | undefined {
+    this.batch.push(chunk);
+    this.batched += chunk.length;
+    return this.batched >= WRITE_BATCH_BYTES ? this.writeBatch() : undefined;
+  }
+
+  private async writeBatch(): Promise<void> {
+    const fd = await this.fd;
+    await this.writing;
+    const batch = this.batch;
+    this.unflushed += this.batched;
+    this.batch = [];
+    this.batched = 0;
+    const writing = writeAll(fd, batch);
+    writing.catch(() => undefined); // awaited before the next write, or by end/settle
+    this.writing = writing;
+    if (this.flushInBackground && this.unflushed >= BACKGROUND_FLUSH_BYTES && !this.flushing) {
+      this.unflushed = 0;
+      this.flushing = true;
+      const flush = writing.then(() => fdatasyncFd(fd)).finally(() => (this.flushing = false));
+      flush.catch(() => undefined); // awaited by end/settle
+      this.flushes.push(flush);
+    }
+  }
+
+  /** Writes what is left and waits for every write and flush; throws the first error. */
+  async end(): Promise<void> {
+    const fd = await this.fd;
+    await allOrFirstError(this.background());
+    await writeAll(fd, this.batch);
+    this.batch = [];
+  }
+
+  /** After a failure: waits until nothing uses the descriptor any more, so it can be closed. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.background());
+  }
+
+  private background(): Promise<void>[] {
+    return this.writing ? [this.writing, ...this.flushes] : [...this.flushes];
+  }
+}
+
+/** Waits for every operation (so none still runs on a closed fd), then fails with the first error. */
+export async function allOrFirstError(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /**
  * Open read-only descriptors of the directories we sync, so a directory fsync is one call instead
  * of open + fsync + close. Bounded: past the limit the oldest is dropped, and closed once no fsync

@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from './storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
-import { closeFd, forgetDir, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
+import { BatchedFileWriter, closeFd, forgetDir, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
 
-/** Bytes gathered before one write; bounds what a put holds in memory. */
-const WRITE_BATCH_BYTES = 128 * 1024;
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** Temp files of puts in progress; what crashed puts leave here goes in `sweepIncomplete`. */
 const INCOMPLETE = '.incomplete';
@@ -26,37 +24,37 @@ export class LocalDiskStorage implements StorageBackend {
   pathOf(key: string): string {
     // Keys are ids we generate; the check keeps a bug elsewhere from ever turning into a traversal.
     if (!SAFE_KEY.test(key)) throw new StorageError('EINVALIDKEY', `Invalid storage key ${JSON.stringify(key)}`, false);
-    return join(this.root, key.slice(-2), key);
+    return join(this.shardOf(key), key);
+  }
+
+  private shardOf(key: string): string {
+    return join(this.root, key.slice(-2));
   }
 
   async put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
-    const target = this.pathOf(key);
+    this.pathOf(key); // rejects a bad key before anything touches the disk
     const incomplete = join(this.root, INCOMPLETE);
     const temp = join(incomplete, `${key}.${randomUUID()}.tmp`);
     let fd: number | undefined;
+    let writer: BatchedFileWriter | undefined;
     try {
       // Temps of earlier, crashed puts of this key are left to sweepIncomplete: no readdir per put.
       await this.ensureDir(incomplete);
-      await this.ensureDir(join(this.root, key.slice(-2)));
-      fd = await openFd(temp, 'wx');
+      await this.ensureDir(this.shardOf(key));
+      const opening = openFd(temp, 'wx');
+      fd = await opening;
+      // Batched and pipelined like staging; a large copy is flushed as it goes when durable.
+      writer = new BatchedFileWriter(opening, this.durable);
       const hash = createHash('sha256');
       let size = 0;
-      // Batched like staging: a small file costs one write, not one per read chunk.
-      let batch: Buffer[] = [];
-      let batched = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {
         signal?.throwIfAborted();
         hash.update(chunk);
         size += chunk.length;
-        batch.push(chunk);
-        batched += chunk.length;
-        if (batched >= WRITE_BATCH_BYTES) {
-          await writeAll(fd, batch);
-          batch = [];
-          batched = 0;
-        }
+        const writing = writer.write(chunk);
+        if (writing) await writing;
       }
-      await writeAll(fd, batch);
+      await writer.end();
       const sha256 = hash.digest('hex');
       if (size !== expected.size || sha256 !== expected.sha256) {
         throw new StorageError(
@@ -69,17 +67,11 @@ export class LocalDiskStorage implements StorageBackend {
       const written = fd;
       fd = undefined;
       await closeFd(written);
-      await rename(temp, target).catch(async (err: unknown) => {
-        if (!isNotFound(err)) throw err;
-        // The shard directory was removed behind our back: make it again, once.
-        this.made.delete(join(this.root, key.slice(-2)));
-        forgetDir(join(this.root, key.slice(-2)));
-        await this.ensureDir(join(this.root, key.slice(-2)));
-        await rename(temp, target);
-      });
-      if (this.durable) await syncDir(join(this.root, key.slice(-2)));
+      await this.renameInto(temp, key);
+      if (this.durable) await syncDir(this.shardOf(key));
     } catch (err) {
       body.destroy();
+      await writer?.settle();
       if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       await removeFile(temp).catch(() => undefined);
       throw StorageError.fromFs(err, `store ${key}`);
@@ -87,18 +79,12 @@ export class LocalDiskStorage implements StorageBackend {
   }
 
   async adopt(key: string, sourcePath: string, expected: ExpectedContent): Promise<boolean> {
-    const shard = join(this.root, key.slice(-2));
-    const target = this.pathOf(key);
+    const shard = this.shardOf(key);
     try {
       await this.ensureDir(shard);
-      await rename(sourcePath, target).catch(async (err: unknown) => {
-        if (!isNotFound(err)) throw err;
-        if (await this.holds(key, expected)) return; // an earlier attempt moved it, then stopped short
-        // The shard directory was removed behind our back: make it again, once.
-        this.made.delete(shard);
-        forgetDir(shard);
-        await this.ensureDir(shard);
-        await rename(sourcePath, target);
+      await this.renameInto(sourcePath, key).catch(async (err: unknown) => {
+        // The source is gone: fine if an earlier attempt moved it, then stopped short.
+        if (!isNotFound(err) || !(await this.holds(key, expected))) throw err;
       });
       // The bytes were made durable when staged; only the new directory entry needs syncing.
       if (this.durable) await syncDir(shard);
@@ -115,6 +101,21 @@ export class LocalDiskStorage implements StorageBackend {
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(this.pathOf(key)) as AsyncIterable<Buffer>) hash.update(chunk);
     return hash.digest('hex') === expected.sha256;
+  }
+
+  /** Renames `source` to the key's path; a shard directory removed behind our back is made again, once. */
+  private async renameInto(source: string, key: string): Promise<void> {
+    const target = this.pathOf(key);
+    try {
+      await rename(source, target);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const shard = this.shardOf(key);
+      this.made.delete(shard);
+      forgetDir(shard);
+      await this.ensureDir(shard);
+      await rename(source, target);
+    }
   }
 
   private async ensureDir(dir: string): Promise<void> {

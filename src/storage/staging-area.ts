@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
@@ -9,13 +9,8 @@ import { InsufficientStorageError } from '../uploads/errors/insufficient-storage
 import { UploadTooSlowError } from '../uploads/errors/upload-too-slow.error.js';
 import { UploadError } from '../uploads/errors/upload.error.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
-import { closeFd, fdatasyncFd, fsyncFd, isNotFound, openFd, removeFile, syncDir, writeAll } from './durable-fs.js';
+import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
 import { StorageError } from './storage.error.js';
-
-/** Bytes gathered before one write; an upload holds at most two batches in memory. */
-const WRITE_BATCH_BYTES = 128 * 1024;
-/** Durable mode: written bytes flushed in the background every this many, see `receive`. */
-const BACKGROUND_FLUSH_BYTES = 16 * 1024 * 1024;
 
 /** A file fully received into staging: its bytes are on disk under `id`. */
 export interface StagedFile {
@@ -67,18 +62,7 @@ export class StagingArea {
     let size = 0;
     let head: Buffer[] | undefined = [];
     let mimeType: string | undefined;
-    // Chunks are written in batches: a small upload costs one write instead of one per network chunk.
-    let batch: Buffer[] = [];
-    let batched = 0;
-    // One batch is written while the next one fills, so receiving never waits for the disk unless
-    // it falls two batches behind; writes stay in order, one at a time.
-    let writing: Promise<void> | undefined;
-    // Durable mode, large files: the written bytes are flushed in the background as they accumulate,
-    // so the final fsync before the 202 finds little left instead of the whole file.
-    const flushes: Promise<void>[] = [];
-    let flushing = false;
-    let unflushed = 0;
-    const background = () => [...(writing ? [writing] : []), ...flushes];
+    const writer = new BatchedFileWriter(opening, this.durable);
     const watchdog = this.watchRate(source, () => size, options.slowClient);
     try {
       for await (const chunk of source) {
@@ -92,38 +76,21 @@ export class StagingArea {
             head = undefined;
           }
         }
-        batch.push(chunk);
-        batched += chunk.length;
-        if (batched >= WRITE_BATCH_BYTES) {
-          const fd = await opening;
-          await writing;
-          writing = writeAll(fd, batch);
-          writing.catch(() => undefined); // awaited before the next write or at the end
-          unflushed += batched;
-          batch = [];
-          batched = 0;
-          if (this.durable && unflushed >= BACKGROUND_FLUSH_BYTES && !flushing) {
-            unflushed = 0;
-            flushing = true;
-            const flush = writing.then(() => fdatasyncFd(fd)).finally(() => (flushing = false));
-            flush.catch(() => undefined); // awaited at the end
-            flushes.push(flush);
-          }
-        }
+        const writing = writer.write(chunk);
+        if (writing) await writing;
       }
       mimeType ??= await resolveContentType(Buffer.concat(head ?? []), options.declaredMimeType, options.allowedMimeTypes);
+      await writer.end();
       const fd = await opening;
-      await allOrFirstError(background());
-      await writeAll(fd, batch);
       // The file's bytes and its directory entry are independent: sync both at once.
       if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.dir)]);
       await closeFd(fd);
     } catch (err) {
       source.destroy?.();
-      await Promise.allSettled(background()); // nothing may still use the descriptor once it is closed
+      await writer.settle(); // nothing may still use the descriptor once it is closed
       const fd = await opening.catch(() => undefined);
       if (fd !== undefined) await closeFd(fd).catch(() => undefined);
-      await rm(path, { force: true });
+      await removeFile(path);
       throw toReceiveError(watchdog.error ?? err);
     } finally {
       clearInterval(watchdog.timer);
@@ -186,12 +153,6 @@ export class StagingArea {
     );
     return entries.filter((e): e is StagedEntry => e !== undefined);
   }
-}
-
-/** Waits for every operation (so none still runs on a closed fd), then fails with the first error. */
-async function allOrFirstError(work: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 function toReceiveError(err: unknown): Error {
