@@ -10,7 +10,8 @@ import request from 'supertest';
 import { RedisRecordRepository } from '../src/records/redis-record.repository.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { StorageError } from '../src/storage/storage.error.js';
-import { StorageJobProcessor } from '../src/tasks/storage-job.processor.js';
+import { STORAGE_JOB_PROCESSOR } from '../src/tasks/bullmq.providers.js';
+import type { StorageJobProcessor } from '../src/tasks/storage-job.processor.js';
 import { UPLOADS_QUEUE } from '../src/tasks/storage-job.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../src/tasks/task-transport.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
@@ -92,7 +93,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
   it('retries through BullMQ with the module backoff (equal-jitter exponential), then stores', async () => {
     const backend = new InMemoryStorage().failNext(transient()).failNext(transient());
     const t = await bullApp({ RETRY_ATTEMPTS: 3, RETRY_BASE_DELAY_MS: 1000, RETRY_MAX_DELAY_MS: 10_000 }, backend);
-    const worker = t.app.get(StorageJobProcessor, { strict: false }).worker;
+    const worker = t.app.get<StorageJobProcessor>(STORAGE_JOB_PROCESSOR, { strict: false }).worker;
     const queue = queueOf(t);
 
     const failed = once(worker, 'failed');
@@ -167,7 +168,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
         api.app.get(EventEmitter2).on(name, () => onApi.push(name));
         worker.app.get(EventEmitter2).on(name, () => onWorker.push(name));
       }
-      expect(() => api.app.get(StorageJobProcessor, { strict: false })).toThrow();
+      expect(() => api.app.get(STORAGE_JOB_PROCESSOR, { strict: false })).toThrow();
       await request(worker.server).post('/uploads').attach('file', Buffer.from('x'), 'x.txt').expect(404);
 
       const file = randomFile(50_000);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
-import { UPLOADS_REDIS } from '../records/redis.client.js';
+import { UPLOADS_REDIS } from '../tasks/bullmq.providers.js';
 
 /** A health check must answer even while Redis hangs. */
 const PING_TIMEOUT_MS = 1_000;

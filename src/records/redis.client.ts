@@ -1,12 +1,6 @@
 import { Redis } from 'ioredis';
 import { redactUrl } from '../uploads/uploads.topology.js';
 
-/**
- * Injection token of the module's own Redis client (records and health), present with the `bullmq`
- * transport. BullMQ opens its own connections for the queue from the same URL.
- */
-export const UPLOADS_REDIS = Symbol('UPLOADS_REDIS');
-
 /** How long start-up waits for Redis before refusing to start. */
 const CONNECT_TIMEOUT_MS = 5_000;
 

@@ -1,12 +1,31 @@
-import { BullModule } from '@nestjs/bullmq';
 import type { ConfigurableModuleAsyncOptions, ConfigurableModuleOptionsFactory, DynamicModule, Provider } from '@nestjs/common';
-import { connectRedis, UPLOADS_REDIS } from '../records/redis.client.js';
+import type { UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
+import { StagingArea } from '../storage/staging-area.js';
+import { FileStorageService } from '../uploads/file-storage.service.js';
+import { UploadStatusService } from '../uploads/upload-status.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../uploads/uploads.constants.js';
 import type { ResolvedUploadsOptions, UploadsModuleOptions } from '../uploads/uploads.options.js';
+import { UploadsService } from '../uploads/uploads.service.js';
 import { resolveQueueOptions, type UploadsTopology } from '../uploads/uploads.topology.js';
+import type { BullMqTransport } from './bullmq.transport.js';
 import { UPLOADS_QUEUE } from './storage-job.js';
-import { storageJobProcessorProvider } from './storage-job.processor.js';
-import { StorageQueueEvents } from './storage-queue.events.js';
+import { TASK_TRANSPORT } from './task-transport.interface.js';
+
+// BullMQ, ioredis and @nestjs/bullmq are loaded only by a module instance that uses the `bullmq`
+// transport (every import of them below is dynamic): the embedded default never pays for them.
+
+/** Injection token of the module's own Redis client (records and health), present with the `bullmq` transport. */
+export const UPLOADS_REDIS = Symbol('UPLOADS_REDIS');
+
+/** The queue's token as `@nestjs/bullmq` registers it (`getQueueToken(UPLOADS_QUEUE)`; a unit test keeps them equal). */
+export const UPLOADS_QUEUE_TOKEN = `BullQueue_${UPLOADS_QUEUE}`;
+
+/** Token of this process's BullMQ worker host (roles `all` and `worker`). */
+export const STORAGE_JOB_PROCESSOR = Symbol('STORAGE_JOB_PROCESSOR');
+
+/** Token of the queue-events listener (roles `all` and `api`). */
+export const STORAGE_QUEUE_EVENTS = Symbol('STORAGE_QUEUE_EVENTS');
 
 /**
  * The queue's connection and prefix, from the module's `redis` option (merged over the host's
@@ -15,17 +34,20 @@ import { StorageQueueEvents } from './storage-queue.events.js';
  */
 async function queueOptions(options: UploadsModuleOptions, topology: UploadsTopology) {
   const redis = resolveQueueOptions(options, topology).redis!;
+  const { connectRedis } = await import('../records/redis.client.js');
   await (await connectRedis(redis.url)).quit();
   return { connection: { url: redis.url }, prefix: redis.prefix };
 }
 
 /** The module's own queue, for `forRoot`. */
-export function storageQueue(options: UploadsModuleOptions, topology: UploadsTopology): DynamicModule {
+export async function storageQueue(options: UploadsModuleOptions, topology: UploadsTopology): Promise<DynamicModule> {
+  const { BullModule } = await import('@nestjs/bullmq');
   return BullModule.registerQueueAsync({ name: UPLOADS_QUEUE, useFactory: () => queueOptions(options, topology) });
 }
 
 /** The module's own queue, for `forRootAsync`: the queue needs the options too, so it asks the same source. */
-export function storageQueueAsync(options: ConfigurableModuleAsyncOptions<UploadsModuleOptions>, topology: UploadsTopology): DynamicModule {
+export async function storageQueueAsync(options: ConfigurableModuleAsyncOptions<UploadsModuleOptions>, topology: UploadsTopology): Promise<DynamicModule> {
+  const { BullModule } = await import('@nestjs/bullmq');
   const { useFactory } = options;
   if (useFactory) {
     return BullModule.registerQueueAsync({
@@ -46,11 +68,34 @@ export function storageQueueAsync(options: ConfigurableModuleAsyncOptions<Upload
   });
 }
 
-/** What the `bullmq` transport adds to a module instance, by role. */
+/**
+ * What the `bullmq` transport adds to a module instance, by role. The BullMQ explorer finds the
+ * factory-made processor and listener through their instances' classes.
+ */
 export function bullMqProviders(role: UploadsTopology['role']): Provider[] {
+  const processor: Provider = {
+    provide: STORAGE_JOB_PROCESSOR,
+    inject: [RESOLVED_UPLOADS_OPTIONS, FileStorageService, StagingArea, UPLOAD_RECORD_REPOSITORY, TASK_TRANSPORT],
+    useFactory: async (options: ResolvedUploadsOptions, storage: FileStorageService, staging: StagingArea, records: UploadRecordRepository, transport: BullMqTransport) => {
+      const { createStorageJobProcessor } = await import('./storage-job.processor.js');
+      return createStorageJobProcessor(options, storage, staging, records, transport);
+    },
+  };
+  const queueEvents: Provider = {
+    provide: STORAGE_QUEUE_EVENTS,
+    inject: [UploadsService, UploadStatusService],
+    useFactory: async (uploads: UploadsService, status: UploadStatusService) => {
+      const { StorageQueueEvents } = await import('./storage-queue.events.js');
+      return new StorageQueueEvents(uploads, status);
+    },
+  };
   return [
-    { provide: UPLOADS_REDIS, inject: [RESOLVED_UPLOADS_OPTIONS], useFactory: (o: ResolvedUploadsOptions) => connectRedis(o.redis!.url) },
-    ...(role === 'api' ? [] : [storageJobProcessorProvider()]),
-    ...(role === 'worker' ? [] : [StorageQueueEvents]),
+    {
+      provide: UPLOADS_REDIS,
+      inject: [RESOLVED_UPLOADS_OPTIONS],
+      useFactory: async (o: ResolvedUploadsOptions) => (await import('../records/redis.client.js')).connectRedis(o.redis!.url),
+    },
+    ...(role === 'api' ? [] : [processor]),
+    ...(role === 'worker' ? [] : [queueEvents]),
   ];
 }

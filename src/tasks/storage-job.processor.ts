@@ -1,25 +1,23 @@
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { Logger, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
+import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
-import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import type { UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { StorageError } from '../storage/storage.error.js';
 import { FileReceivedEvent } from '../uploads/file-received.event.js';
 import { FileStorageService } from '../uploads/file-storage.service.js';
 import { UNSETTLED_STATUSES } from '../uploads/upload-record.js';
-import { RESOLVED_UPLOADS_OPTIONS } from '../uploads/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../uploads/uploads.options.js';
 import { BullMqTransport } from './bullmq.transport.js';
 import { backoffDelay } from './retry-policy.js';
 import { fromJobData, type StorageJobData, UPLOADS_QUEUE } from './storage-job.js';
-import { TASK_TRANSPORT } from './task-transport.interface.js';
 
 /**
  * The worker side of the `bullmq` transport: BullMQ calls `process` for each storage job, which runs
  * `FileStorageService.process` and rethrows what it rethrows, so BullMQ retries with the module's
- * backoff. Created by {@link storageJobProcessorProvider}, which decorates it with the worker options.
+ * backoff. Made by {@link createStorageJobProcessor}, which decorates it with the worker options.
  */
 export class StorageJobProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(StorageJobProcessor.name);
@@ -117,32 +115,25 @@ function workerName(): string {
 
 /**
  * `@Processor` options are static metadata, but concurrency, locks and backoff come from the
- * module's options: a subclass per module instance carries them. The BullMQ explorer finds a
- * factory-made processor through its instance's class.
+ * module's options: a subclass per module instance carries them.
  */
-export function storageJobProcessorProvider(): Provider {
-  return {
-    provide: StorageJobProcessor,
-    inject: [RESOLVED_UPLOADS_OPTIONS, FileStorageService, StagingArea, UPLOAD_RECORD_REPOSITORY, TASK_TRANSPORT],
-    useFactory: (
-      options: ResolvedUploadsOptions,
-      storage: FileStorageService,
-      staging: StagingArea,
-      records: UploadRecordRepository,
-      transport: BullMqTransport,
-    ) => {
-      class ConfiguredStorageJobProcessor extends StorageJobProcessor {}
-      Processor(UPLOADS_QUEUE, {
-        name: workerName(),
-        autorun: false,
-        concurrency: options.storageConcurrency,
-        lockDuration: options.queue.lockDurationMs,
-        stalledInterval: options.queue.stalledIntervalMs,
-        settings: {
-          backoffStrategy: (attemptsMade: number) => backoffDelay(options.retry, attemptsMade),
-        },
-      })(ConfiguredStorageJobProcessor);
-      return new ConfiguredStorageJobProcessor(storage, staging, records, transport);
+export function createStorageJobProcessor(
+  options: ResolvedUploadsOptions,
+  storage: FileStorageService,
+  staging: StagingArea,
+  records: UploadRecordRepository,
+  transport: BullMqTransport,
+): StorageJobProcessor {
+  class ConfiguredStorageJobProcessor extends StorageJobProcessor {}
+  Processor(UPLOADS_QUEUE, {
+    name: workerName(),
+    autorun: false,
+    concurrency: options.storageConcurrency,
+    lockDuration: options.queue.lockDurationMs,
+    stalledInterval: options.queue.stalledIntervalMs,
+    settings: {
+      backoffStrategy: (attemptsMade: number) => backoffDelay(options.retry, attemptsMade),
     },
-  };
+  })(ConfiguredStorageJobProcessor);
+  return new ConfiguredStorageJobProcessor(storage, staging, records, transport);
 }

@@ -1,20 +1,16 @@
 import { join } from 'node:path';
-import { getQueueToken } from '@nestjs/bullmq';
 import { Controller, type DynamicModule, Module, type Provider, UseGuards } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LmdbRecordRepository } from '../records/lmdb-record.repository.js';
-import { RedisRecordRepository } from '../records/redis-record.repository.js';
-import { UPLOADS_REDIS } from '../records/redis.client.js';
 import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
 import { LocalDiskStorage } from '../storage/local-disk.storage.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND } from '../storage/storage-backend.interface.js';
-import { bullMqProviders, storageQueue, storageQueueAsync } from '../tasks/bullmq.providers.js';
+import { bullMqProviders, storageQueue, storageQueueAsync, UPLOADS_QUEUE_TOKEN, UPLOADS_REDIS } from '../tasks/bullmq.providers.js';
 import { BullMqTransport } from '../tasks/bullmq.transport.js';
 import { InProcessTransport } from '../tasks/in-process.transport.js';
-import { UPLOADS_QUEUE } from '../tasks/storage-job.js';
 import { TASK_TRANSPORT } from '../tasks/task-transport.interface.js';
 import { FileStorageService } from './file-storage.service.js';
 import { UploadController } from './http/upload.controller.js';
@@ -61,7 +57,10 @@ const providers: Provider[] = [
     inject: [RESOLVED_UPLOADS_OPTIONS, { token: UPLOADS_REDIS, optional: true }],
     useFactory: async (o: ResolvedUploadsOptions, redis?: Redis) => {
       // Processes that share a queue must share records: with bullmq they live in Redis.
-      if (o.transport === 'bullmq') return new RedisRecordRepository(redis!, o.redis!.prefix);
+      if (o.transport === 'bullmq') {
+        const { RedisRecordRepository } = await import('../records/redis-record.repository.js');
+        return new RedisRecordRepository(redis!, o.redis!.prefix);
+      }
       const records = new LmdbRecordRepository(join(o.storageRoot, 'records.mdb'), o.durability === 'fsync');
       await records.init();
       return records;
@@ -69,7 +68,7 @@ const providers: Provider[] = [
   },
   {
     provide: TASK_TRANSPORT,
-    inject: [RESOLVED_UPLOADS_OPTIONS, { token: getQueueToken(UPLOADS_QUEUE), optional: true }],
+    inject: [RESOLVED_UPLOADS_OPTIONS, { token: UPLOADS_QUEUE_TOKEN, optional: true }],
     useFactory: (o: ResolvedUploadsOptions, queue?: Queue) =>
       o.transport === 'bullmq' ? new BullMqTransport(queue!, o.retry) : new InProcessTransport(o.storageConcurrency, o.retry),
   },
@@ -104,7 +103,7 @@ export class UploadsModule extends ConfigurableModuleClass {
  * route prefix and guards, so two mounts never share metadata. `transport` adds the queue and its
  * providers; `role` drops the routes (`worker`) or the queue worker (`api`).
  */
-function mount(module: DynamicModule, extras: UploadsModuleExtras, queue: (topology: UploadsTopology) => DynamicModule): DynamicModule {
+function mount(module: DynamicModule, extras: UploadsModuleExtras, queue: (topology: UploadsTopology) => Promise<DynamicModule>): DynamicModule {
   const { path, guards, eventEmitter, transport, role } = resolveUploadsExtras(extras);
   const topology: UploadsTopology = { transport, role };
   class MountedUploadController extends UploadController {}
