@@ -94,7 +94,10 @@ export function buildPlan(config, keys) {
     for (let run = 1; run <= config.runs; run++) for (const key of serverKeys) plan.push({ key, run, group, label, fn });
   };
   // Interleaved (figure → run → server) so drift on a shared machine hits every server alike.
-  if (wants('large')) add('large', `large ${formatSize(config.largeSize)}`, main, (ctx, s) => measureLarge(ctx, s));
+  // DURABILITY=none too: raw-stream never waits for the disk, so the pair separates what fsync costs
+  // (the disk's own speed) from what the service's code costs.
+  const largeKeys = has('service-none') ? [...main, 'service-none'] : main;
+  if (wants('large')) add('large', `large ${formatSize(config.largeSize)}`, largeKeys, (ctx, s) => measureLarge(ctx, s));
   if (wants('many')) {
     for (const size of config.sizes) {
       for (const c of config.concurrencies) {

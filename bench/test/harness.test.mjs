@@ -250,6 +250,15 @@ describe('report', () => {
     assert.match(old, /\| — \| — \|$/); // results saved before the column existed
   });
 
+  it('adds a large-upload row for DURABILITY=none only when that instance measured one', () => {
+    const largeTable = (md) => md.slice(md.indexOf('## One large upload'), md.indexOf('## Many uploads'));
+    const largeRow = (md) => largeTable(md).split('\n').find((l) => l.startsWith('| service (none) | '));
+    assert.equal(largeRow(renderMarkdown(results())), undefined);
+    const both = results();
+    both.servers['service-none'].figures.large = [{ mbps: 1100, peakRss: 140 * 2 ** 20, startRss: 120 * 2 ** 20 }];
+    assert.match(largeRow(renderMarkdown(both)), /^\| service \(none\) \| 1100 \| 1\.10× \| 140 \| \+40 \| 120 \| \+20 \|$/);
+  });
+
   it('does not rank a server that lost data', () => {
     const md = renderMarkdown(
       results({ integrity: { acked: 5, files: 4, bytes: 4, expectedBytes: 5, lost: 1, wrong: 0, issues: ['1 of 5 acknowledged uploads missing'], notes: [] } }),

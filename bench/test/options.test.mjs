@@ -108,7 +108,7 @@ describe('plan', () => {
     const tasks = plan('--figures', 'large', '--runs', '2');
     assert.deepEqual(
       tasks.map((t) => `${t.run}:${t.key}`),
-      ['1:raw-stream', '1:naive', '1:nest-floor', '1:service', '2:raw-stream', '2:naive', '2:nest-floor', '2:service'],
+      ['1:raw-stream', '1:naive', '1:nest-floor', '1:service', '1:service-none', '2:raw-stream', '2:naive', '2:nest-floor', '2:service', '2:service-none'],
     );
     assert.ok(tasks.every((t) => t.group === 'large'));
   });
