@@ -7,7 +7,7 @@ import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { buildPlan, measureScaleOut, warmup } from './lib/figures.mjs';
-import { machineFacts } from './lib/machine.mjs';
+import { cpuProbe, machineFacts } from './lib/machine.mjs';
 import { USAGE, UsageError, isPartial, parseOptions } from './lib/options.mjs';
 import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
@@ -86,7 +86,7 @@ async function runPlan() {
 async function main() {
   const started = Date.now();
   const { quick } = config;
-  const machine = machineFacts({ root: ROOT, storageDir: temp.dir });
+  const machine = { ...machineFacts({ root: ROOT, storageDir: temp.dir }), cpuStart: cpuProbe() };
   const partial = isPartial(config.figures) ? `, figures: ${config.figures.join(',')}` : '';
   log(`stowage bench: ${quick ? 'QUICK' : 'full'} mode, ${config.runs} run(s) per figure, ${config.durationS} s per load figure, large file ${formatSize(config.largeSize)}${partial}`);
   log(`storage under ${temp.dir}`);
@@ -141,6 +141,7 @@ async function main() {
   const scaleOut = scaleOutWanted ? await measureScaleOut(ctx) : undefined;
 
   machine.loadEnd = os.loadavg();
+  machine.cpuEnd = cpuProbe();
   const results = {
     machine,
     config: { ...config, servers: options.servers.map((d) => d.key) },

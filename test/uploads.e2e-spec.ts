@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { HASH_THREAD_MIN_BYTES } from '../src/storage/staging-area.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -50,6 +51,16 @@ describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
       etag: `"${sha256(file)}"`,
       'content-disposition': 'attachment; filename="data.bin"',
     });
+    expect(await t.staged()).toEqual([]);
+  });
+
+  it('hashes a large upload (over the 8 MiB at which a helper thread takes the hashing) to the right SHA-256', async () => {
+    const file = randomFile(HASH_THREAD_MIN_BYTES + 1_000_003);
+    const res = await request(t.server).post('/uploads').attach('file', file, 'large.bin').expect(202);
+    expect(res.body).toMatchObject({ size: file.length, sha256: sha256(file) });
+    await expect(settledOverHttp(t.server, res.body.id)).resolves.toMatchObject({ status: 'stored', sha256: sha256(file) });
+    // The same bytes under the wrong expected checksum are still refused.
+    await request(t.server).post('/uploads').field('sha256', '0'.repeat(64)).attach('file', file, 'large.bin').expect(422);
     expect(await t.staged()).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 // Facts about the machine and the code under test, for the report's Machine table.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import os from 'node:os';
 import process from 'node:process';
@@ -39,4 +40,22 @@ export function machineFacts({ root, storageDir }) {
     loadStart: os.loadavg(),
     commit,
   };
+}
+
+/**
+ * How fast one core is right now: SHA-256 throughput in MB/s over ~300 ms. Taken at the start and
+ * the end of a run, it shows how much CPU a shared virtual machine was really given, which makes
+ * runs on different days comparable (framework-heavy servers slow down more than raw-stream).
+ */
+export function cpuProbe(ms = 300) {
+  const block = Buffer.alloc(1024 * 1024, 7);
+  const hash = createHash('sha256');
+  const start = process.hrtime.bigint();
+  let bytes = 0;
+  while (Number(process.hrtime.bigint() - start) / 1e6 < ms) {
+    hash.update(block);
+    bytes += block.length;
+  }
+  hash.digest();
+  return bytes / 1e6 / (Number(process.hrtime.bigint() - start) / 1e9);
 }

@@ -76,6 +76,7 @@ export function renderMarkdown(results) {
         ['OS', machine.os],
         ['Storage (temp dir)', `${machine.storageFs}${Number.isFinite(machine.freeDiskBytes) ? `, ${(machine.freeDiskBytes / 1024 ** 3).toFixed(0)} GiB free at start` : ''}`],
         ['Load average 1/5/15 min, start → end', `${load(machine.loadStart)} → ${load(machine.loadEnd)}`],
+        ['One core, SHA-256 MB/s (how much CPU the host gave), start → end', `${num(machine.cpuStart, 0)} → ${num(machine.cpuEnd, 0)}`],
         ['Service code', machine.commit ?? 'unknown (no git)'],
         ['Wall time of the run', `${results.elapsedS.toFixed(0)} s`],
       ].map(([a, b]) => [a, b]),

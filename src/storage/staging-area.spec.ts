@@ -1,8 +1,10 @@
+import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StagingArea } from './staging-area.js';
+import { HashThread } from './content-hash.js';
+import { HASH_THREAD_MIN_BYTES, StagingArea } from './staging-area.js';
 
 const MiB = 1024 * 1024;
 
@@ -25,7 +27,11 @@ describe('StagingArea.receive', () => {
     staging = new StagingArea(join(root, 'staging'), true);
     await staging.init();
   });
-  afterEach(() => rm(root, { recursive: true, force: true }));
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await staging.onApplicationShutdown();
+    await rm(root, { recursive: true, force: true });
+  });
 
   const options = { maxBytes: 1024 * MiB, allowedMimeTypes: [] };
 
@@ -43,5 +49,29 @@ describe('StagingArea.receive', () => {
   it('leaves nothing behind when the source fails while writes and a flush are in flight', async () => {
     await expect(staging.receive(source(64 * MiB, 33 * MiB), options)).rejects.toThrow('client went away');
     expect(await readdir(staging.dir)).toEqual([]);
+  });
+
+  it('hashes a file announced as large on the helper thread, to the same digest', async () => {
+    const size = HASH_THREAD_MIN_BYTES + 54_321;
+    const expected = createHash('sha256');
+    for await (const chunk of source(size)) expected.update(chunk);
+    const handOff = jest.spyOn(HashThread.prototype, 'hash');
+
+    const small = await staging.receive(source(size), options);
+    expect(handOff).not.toHaveBeenCalled(); // no size announced: hashed inline
+    const large = await staging.receive(source(size), { ...options, sizeHint: size + 200 });
+
+    expect(handOff).toHaveBeenCalledTimes(1);
+    expect(large).toMatchObject({ size, sha256: expected.digest('hex') });
+    expect(large.sha256).toBe(small.sha256);
+  });
+
+  it('leaves nothing behind, and the helper thread usable, when a large upload fails mid-way', async () => {
+    const hint = { ...options, sizeHint: 64 * MiB };
+    await expect(staging.receive(source(64 * MiB, 20 * MiB), hint)).rejects.toThrow('client went away');
+    expect(await readdir(staging.dir)).toEqual([]);
+    const staged = await staging.receive(source(HASH_THREAD_MIN_BYTES), hint);
+    const onDisk = await readFile(staging.pathOf(staged.id));
+    expect(createHash('sha256').update(onDisk).digest('hex')).toBe(staged.sha256);
   });
 });

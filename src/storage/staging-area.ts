@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { FileTooLargeError } from '../uploads/errors/file-too-large.error.js';
 import { InsufficientStorageError } from '../uploads/errors/insufficient-storage.error.js';
 import { UploadTooSlowError } from '../uploads/errors/upload-too-slow.error.js';
 import { UploadError } from '../uploads/errors/upload.error.js';
+import { type ContentHash, HashThread, inlineHash } from './content-hash.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
 import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
 import { StorageError } from './storage.error.js';
@@ -32,17 +32,31 @@ export interface ReceiveOptions {
   allowedMimeTypes: readonly string[];
   /** Abort with `UploadTooSlowError` when fewer bytes than this arrive in a window. */
   slowClient?: { minBytesPerSecond: number; windowMs: number };
+  /** About how many bytes are coming (an HTTP request's Content-Length), when known. */
+  sizeHint?: number;
 }
+
+/**
+ * From this size on, SHA-256 runs on a helper thread: hashing costs the event loop about as much
+ * as everything else an upload needs, and below this the hand-off costs more than it saves.
+ */
+export const HASH_THREAD_MIN_BYTES = 8 * 1024 * 1024;
 
 /**
  * The durable landing area for incoming bytes. Each upload streams into one file named by its
  * id, hashed and measured on the way, so the bytes are read exactly once and never held whole.
  */
 export class StagingArea {
+  private readonly hashThread = HashThread.useful() ? new HashThread() : undefined;
+
   constructor(
     readonly dir: string,
     private readonly durable: boolean,
   ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.hashThread?.close();
+  }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -58,17 +72,19 @@ export class StagingArea {
     // Opened while the first bytes arrive rather than before reading them.
     const opening = openFd(path, 'wx');
     opening.catch(() => undefined);
-    const hash = createHash('sha256');
+    const hash = this.hashFor(options.sizeHint);
     let size = 0;
     let head: Buffer[] | undefined = [];
     let mimeType: string | undefined;
+    let digest: string;
     const writer = new BatchedFileWriter(opening, this.durable);
     const watchdog = this.watchRate(source, () => size, options.slowClient);
     try {
       for await (const chunk of source) {
         size += chunk.length;
         if (size > options.maxBytes) throw new FileTooLargeError(options.maxBytes);
-        hash.update(chunk);
+        const hashing = hash.update(chunk);
+        if (hashing) await hashing;
         if (head) {
           head.push(chunk);
           if (size >= SNIFF_BYTES) {
@@ -80,13 +96,15 @@ export class StagingArea {
         if (writing) await writing;
       }
       mimeType ??= await resolveContentType(Buffer.concat(head ?? []), options.declaredMimeType, options.allowedMimeTypes);
-      await writer.end();
+      const [sha256] = await Promise.all([hash.digest(), writer.end()]);
+      digest = sha256;
       const fd = await opening;
       // The file's bytes and its directory entry are independent: sync both at once.
       if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.dir)]);
       await closeFd(fd);
     } catch (err) {
       source.destroy?.();
+      hash.abort();
       await writer.settle(); // nothing may still use the descriptor once it is closed
       const fd = await opening.catch(() => undefined);
       if (fd !== undefined) await closeFd(fd).catch(() => undefined);
@@ -95,7 +113,11 @@ export class StagingArea {
     } finally {
       clearInterval(watchdog.timer);
     }
-    return { id, size, sha256: hash.digest('hex'), mimeType };
+    return { id, size, sha256: digest, mimeType };
+  }
+
+  private hashFor(sizeHint: number | undefined): ContentHash {
+    return this.hashThread && sizeHint !== undefined && sizeHint >= HASH_THREAD_MIN_BYTES ? this.hashThread.hash() : inlineHash();
   }
 
   /** Checks once a window that enough bytes arrived; a trickling or stalled source is destroyed. */

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { jest } from '@jest/globals';
 import type { Request } from 'express';
 import { StagingArea } from '../../storage/staging-area.js';
 import { FileTooLargeError } from '../errors/file-too-large.error.js';
@@ -14,7 +15,7 @@ describe('StagingStorageEngine', () => {
   let root: string;
   let staging: StagingArea;
   let rejected: unknown[];
-  const req = {} as Request;
+  const req = { headers: {} } as Request;
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'stowage-engine-'));
@@ -22,15 +23,19 @@ describe('StagingStorageEngine', () => {
     await staging.init();
     rejected = [];
   });
-  afterEach(() => rm(root, { recursive: true, force: true }));
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await staging.onApplicationShutdown();
+    await rm(root, { recursive: true, force: true });
+  });
 
   const engine = (options: Parameters<typeof resolveUploadsOptions>[0] = {}) =>
     new StagingStorageEngine(staging, resolveUploadsOptions({ storageRoot: root, ...options }), (_req, receiving) => void receiving.catch((err: unknown) => rejected.push(err)));
 
-  const handle = (sut: StagingStorageEngine, stream: Readable, mimetype = 'application/octet-stream') =>
+  const handle = (sut: StagingStorageEngine, stream: Readable, mimetype = 'application/octet-stream', request = req) =>
     new Promise<Partial<StagedMulterFile>>((resolve, reject) => {
       const file = { fieldname: 'file', originalname: 'a.bin', mimetype, stream } as unknown as Express.Multer.File;
-      sut._handleFile(req, file, (err, info) => (err ? reject(err) : resolve(info!)));
+      sut._handleFile(request, file, (err, info) => (err ? reject(err) : resolve(info!)));
     });
 
   it('streams the bytes to staging and reports their size and SHA-256', async () => {
@@ -39,6 +44,13 @@ describe('StagingStorageEngine', () => {
 
     expect(info.staged).toMatchObject({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     expect(Buffer.compare(await readFile(staging.pathOf(info.staged!.id)), bytes)).toBe(0);
+  });
+
+  it("tells staging the request's Content-Length as the size to expect, and nothing when it is missing or malformed", async () => {
+    const receive = jest.spyOn(staging, 'receive');
+    const withLength = (value?: string) => ({ headers: value === undefined ? {} : { 'content-length': value } }) as Request;
+    for (const value of ['12345678', undefined, 'lots', '-1']) await handle(engine(), Readable.from([Buffer.from('abc')]), undefined, withLength(value));
+    expect(receive.mock.calls.map(([, options]) => options.sizeHint)).toEqual([12_345_678, undefined, undefined, undefined]);
   });
 
   it('stops reading as soon as the limit is passed, deletes the partial file and reports at once', async () => {

@@ -29,6 +29,7 @@ export class StagingStorageEngine implements StorageEngine {
       maxBytes: this.options.maxFileSize,
       allowedMimeTypes: this.options.allowedMimeTypes,
       slowClient: this.options.slowClient,
+      sizeHint: contentLength(req),
     });
     this.onReceive(req, receiving);
     receiving.then(
@@ -45,4 +46,10 @@ export class StagingStorageEngine implements StorageEngine {
       (err: Error) => callback(err),
     );
   }
+}
+
+/** The request body's declared size: the file part's size plus a little multipart framing. */
+function contentLength(req: Request): number | undefined {
+  const length = Number(req.headers['content-length']);
+  return Number.isSafeInteger(length) && length > 0 ? length : undefined;
 }
