@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -74,6 +75,14 @@ describe('Stowage embedded in a host app, installed from the packed tarball', ()
     await request(server).get(`/api/files/${res.body.id}`).set(tenant).expect(200).expect((r) => expect(r.body.status).toBe('stored'));
     const download = await request(server).get(`/api/files/${res.body.id}/content`).set(tenant).responseType('blob').expect(200);
     expect(Buffer.compare(download.body as Buffer, content)).toBe(0);
+  });
+
+  it('hashes a large stream announced with sizeHint (on the helper thread) to the right SHA-256', async () => {
+    const content = Buffer.from(randomBytes(4.5 * 1024 * 1024 + 7).toString('hex')); // text: the host allows text/plain
+    const chunks = Array.from({ length: Math.ceil(content.length / 65_536) }, (_, i) => content.subarray(i * 65_536, (i + 1) * 65_536));
+    const record = await host.uploads.upload(Readable.from(chunks), { filename: 'big.txt', mimeType: 'text/plain', sizeHint: content.length });
+    expect(record).toMatchObject({ size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
+    await expect(host.uploads.waitUntilSettled(record.id, { timeoutMs: 10_000 })).resolves.toMatchObject({ status: 'stored' });
   });
 
   it('keeps the upload stored when host listeners throw, and logs each failure with the upload id', async () => {
