@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import os from 'node:os';
 import process from 'node:process';
+import { num, table } from './report-format.mjs';
 
 const FS_TYPES = { 0xef53: 'ext2/3/4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs', 0x2fc12fc1: 'zfs', 0x6969: 'nfs' };
 
@@ -58,4 +59,37 @@ export function cpuProbe(ms = 300) {
   }
   hash.digest();
   return bytes / 1e6 / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+/** The report's Machine section, as lines; `elapsedS` is the run's wall time. */
+export function machineSection(machine, elapsedS) {
+  const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '—');
+  const lines = [
+    '## Machine',
+    '',
+    table(
+      ['Fact', 'Value'],
+      [
+        ['Date', machine.date],
+        ['CPU', `${machine.cores} cores (${machine.cpuModel ?? 'unknown'})`],
+        ['Memory', `${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`],
+        ['Node', machine.node],
+        ['OS', machine.os],
+        ['Storage (temp dir)', `${machine.storageFs}${Number.isFinite(machine.freeDiskBytes) ? `, ${(machine.freeDiskBytes / 1024 ** 3).toFixed(0)} GiB free at start` : ''}`],
+        ['Load average 1/5/15 min, start → end', `${load(machine.loadStart)} → ${load(machine.loadEnd)}`],
+        ['One core, SHA-256 MB/s (how much CPU the host gave), start → end', `${num(machine.cpuStart, 0)} → ${num(machine.cpuEnd, 0)}`],
+        ['Service code', machine.commit ?? 'unknown (no git)'],
+        ['Wall time of the run', `${elapsedS.toFixed(0)} s`],
+      ],
+    ),
+  ];
+  const busy = Math.max(machine.loadStart?.[0] ?? 0, machine.loadEnd?.[0] ?? 0, machine.loadEnd?.[1] ?? 0) > machine.cores * 0.75;
+  if (busy) {
+    lines.push(
+      '',
+      '> **The machine was busy with other work during this run** (load average near or above the core count): absolute figures are noisy; ratios to raw-stream, measured interleaved in the same run, hold up better.',
+    );
+  }
+  lines.push('');
+  return lines;
 }

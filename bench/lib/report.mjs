@@ -1,6 +1,7 @@
 // Turns the harness's results into docs/BENCHMARKS.md: absolute figures, ratios to raw-stream
 // measured in the same run, the targets marked met/missed, and the data check.
 import { renderScaleOut } from '../scale-out.mjs';
+import { machineSection } from './machine.mjs';
 import { FIGURES } from './options.mjs';
 import { medians, ms, num, ratio, table, withRange } from './report-format.mjs';
 import { METHOD } from './report-method.mjs';
@@ -62,34 +63,7 @@ export function renderMarkdown(results) {
   }
 
   // Machine -------------------------------------------------------------------------------------
-  out.push('## Machine');
-  out.push('');
-  const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '—');
-  out.push(
-    table(
-      ['Fact', 'Value'],
-      [
-        ['Date', machine.date],
-        ['CPU', `${machine.cores} cores (${machine.cpuModel ?? 'unknown'})`],
-        ['Memory', `${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`],
-        ['Node', machine.node],
-        ['OS', machine.os],
-        ['Storage (temp dir)', `${machine.storageFs}${Number.isFinite(machine.freeDiskBytes) ? `, ${(machine.freeDiskBytes / 1024 ** 3).toFixed(0)} GiB free at start` : ''}`],
-        ['Load average 1/5/15 min, start → end', `${load(machine.loadStart)} → ${load(machine.loadEnd)}`],
-        ['One core, SHA-256 MB/s (how much CPU the host gave), start → end', `${num(machine.cpuStart, 0)} → ${num(machine.cpuEnd, 0)}`],
-        ['Service code', machine.commit ?? 'unknown (no git)'],
-        ['Wall time of the run', `${results.elapsedS.toFixed(0)} s`],
-      ].map(([a, b]) => [a, b]),
-    ),
-  );
-  const busy = Math.max(machine.loadStart?.[0] ?? 0, machine.loadEnd?.[0] ?? 0, machine.loadEnd?.[1] ?? 0) > machine.cores * 0.75;
-  if (busy) {
-    out.push('');
-    out.push(
-      '> **The machine was busy with other work during this run** (load average near or above the core count): absolute figures are noisy; ratios to raw-stream, measured interleaved in the same run, hold up better.',
-    );
-  }
-  out.push('');
+  out.push(...machineSection(machine, results.elapsedS));
 
   // Targets -------------------------------------------------------------------------------------
   out.push('## Targets (service vs raw-stream, same run)');

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 // Plain numeric-fd calls: on the per-upload hot path fs/promises' FileHandle costs measurably more.
 export const openFd = promisify(open) as (path: string, flags: string) => Promise<number>;
 export const fsyncFd = promisify(fsync);
-export const fdatasyncFd = promisify(fdatasync);
+const fdatasyncFd = promisify(fdatasync);
 export const closeFd = promisify(close);
 const writevFd = promisify(writev);
 const unlinkPath = promisify(unlink);

@@ -96,8 +96,7 @@ export class StagingArea {
         if (writing) await writing;
       }
       mimeType ??= await resolveContentType(Buffer.concat(head ?? []), options.declaredMimeType, options.allowedMimeTypes);
-      const [sha256] = await Promise.all([hash.digest(), writer.end()]);
-      digest = sha256;
+      [digest] = await Promise.all([hash.digest(), writer.end()]);
       const fd = await opening;
       // The file's bytes and its directory entry are independent: sync both at once.
       if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.dir)]);
