@@ -26,9 +26,13 @@ export function inlineHash(): ContentHash {
   };
 }
 
-/** Bytes per hand-off to the hashing thread; each upload has at most `SLOTS` of them in flight. */
-const SLOT_BYTES = 256 * 1024;
-const SLOTS = 4;
+/**
+ * Bytes per hand-off to the hashing thread; each upload has at most `SLOTS` of them in flight.
+ * Large slots mean few hand-offs: each one wakes the thread, and on a busy machine the woken thread
+ * can take the event loop's core.
+ */
+const SLOT_BYTES = 1024 * 1024;
+const SLOTS = 3;
 /** An idle hashing thread is stopped after this long (it holds a few MiB). */
 const IDLE_MS = 5_000;
 

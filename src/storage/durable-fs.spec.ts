@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forgetDir, syncDir } from './durable-fs.js';
+import { BatchedFileWriter, closeFd, forgetDir, openFd, syncDir } from './durable-fs.js';
 
 /** How many of this process's open descriptors point at `path` (Linux: /proc/self/fd). */
 async function descriptorsOf(path: string): Promise<number> {
@@ -47,5 +48,94 @@ describe('syncDir', () => {
     await expect(syncDir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
     await mkdir(dir);
     await expect(syncDir(dir)).resolves.toBeUndefined();
+  });
+});
+
+describe('BatchedFileWriter', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-writer-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  const KiB = 1024;
+  const chunks = (count: number, size: number) => Array.from({ length: count }, (_, i) => Buffer.alloc(size, i + 1));
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  /** A FIFO whose reader has not started: the writer's first write blocks once the pipe is full. */
+  async function stalledPipe() {
+    const path = join(root, 'pipe');
+    execFileSync('mkfifo', [path]);
+    const [reader, fd] = await Promise.all([open(path, 'r'), openFd(path, 'w')]);
+    return { reader, fd };
+  }
+
+  it('writes a small file in one go at the end, without making the producer wait', async () => {
+    const path = join(root, 'small');
+    const fd = await openFd(path, 'wx');
+    const writer = new BatchedFileWriter(Promise.resolve(fd), false);
+    const parts = chunks(3, 40 * KiB);
+    for (const part of parts) expect(writer.write(part)).toBeUndefined();
+    expect((await stat(path)).size).toBe(0); // gathered, not yet written
+    await writer.end();
+    await closeFd(fd);
+    expect(await readFile(path)).toEqual(Buffer.concat(parts));
+  });
+
+  it('keeps gathering while a write is slow, makes the producer wait at 1 MiB gathered, and keeps the order', async () => {
+    const { reader, fd } = await stalledPipe();
+    const writer = new BatchedFileWriter(Promise.resolve(fd), false);
+    const parts = chunks(40, 64 * KiB);
+    let waitingAt = -1;
+    let room: Promise<void> | undefined;
+    for (let i = 0; i < parts.length && !room; i++) {
+      room = writer.write(parts[i]);
+      if (room) waitingAt = i;
+    }
+    // The first write (128 KiB, chunks 0-1) is stuck in the pipe; 16 more chunks make 1 MiB gathered.
+    expect(waitingAt).toBe(17);
+    let roomMade = false;
+    void room!.then(() => (roomMade = true));
+    await nextTurn();
+    expect(roomMade).toBe(false);
+
+    const received: Buffer[] = [];
+    const reading = (async () => {
+      for await (const data of reader.createReadStream()) received.push(data as Buffer);
+    })();
+    await room;
+    for (const part of parts.slice(waitingAt + 1)) {
+      const more = writer.write(part);
+      if (more) await more;
+    }
+    await writer.end();
+    await closeFd(fd);
+    await reading;
+    expect(Buffer.concat(received).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('fails the producer waiting for room when the write in flight fails, and reports the error at the end', async () => {
+    const { reader, fd } = await stalledPipe();
+    const writer = new BatchedFileWriter(Promise.resolve(fd), false);
+    let room: Promise<void> | undefined;
+    for (const part of chunks(40, 64 * KiB)) {
+      room = writer.write(part);
+      if (room) break;
+    }
+    await reader.close(); // the blocked write now fails with EPIPE
+    await expect(room).rejects.toMatchObject({ code: 'EPIPE' });
+    await expect(writer.write(Buffer.alloc(1))).rejects.toMatchObject({ code: 'EPIPE' });
+    await expect(writer.end()).rejects.toMatchObject({ code: 'EPIPE' });
+    await expect(writer.settle()).resolves.toBeUndefined();
+    await closeFd(fd);
+  });
+
+  it('fails at the end when the file could not be opened', async () => {
+    const opening = openFd(join(root, 'missing', 'file'), 'wx');
+    const writer = new BatchedFileWriter(opening, false);
+    const first = writer.write(Buffer.alloc(256 * KiB)); // starts a write on the failed descriptor
+    expect(first).toBeUndefined();
+    await expect(writer.end()).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(writer.settle()).resolves.toBeUndefined();
   });
 });

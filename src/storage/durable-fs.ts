@@ -33,21 +33,28 @@ export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   }
 }
 
-/** Bytes gathered before one write; a writer holds at most two batches in memory. */
+/** A write starts once this many bytes are gathered (or at the end): a small file costs one write. */
 const WRITE_BATCH_BYTES = 128 * 1024;
+/** The producer waits while this many bytes are gathered behind the write in flight. */
+const MAX_GATHERED_BYTES = 1024 * 1024;
 /** Durable writers flush what they wrote in the background every this many bytes. */
 const BACKGROUND_FLUSH_BYTES = 16 * 1024 * 1024;
 
 /**
- * Streams chunks to a file in batches: a small file costs one write instead of one per network
- * chunk, and one batch is written while the next fills, so the producer waits for the disk only
- * when it falls two batches behind. With `flushInBackground`, written bytes are flushed every
- * 16 MiB as they accumulate, so a final fsync finds little left instead of the whole file.
+ * Streams chunks to a file with one write in flight at a time. While it runs, the next chunks are
+ * gathered, and when it completes they all go out in one writev: the slower the disk, the larger
+ * (and fewer) the writes, and the producer waits only when 1 MiB is gathered. Per file, memory is
+ * at most the write in flight plus what is gathered. With `flushInBackground`, written bytes are
+ * flushed every 16 MiB as they accumulate, so a final fsync finds little left instead of the whole
+ * file.
  */
 export class BatchedFileWriter {
   private batch: Buffer[] = [];
   private batched = 0;
-  private writing?: Promise<void>;
+  /** The write in flight; it never rejects (a failure is kept in `failure`). */
+  private inFlight?: Promise<void>;
+  private failure?: { error: unknown };
+  private waiting?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly flushes: Promise<void>[] = [];
   private flushing = false;
   private unflushed = 0;
@@ -60,45 +67,69 @@ export class BatchedFileWriter {
 
   /** Queues `chunk`; a promise, when there is one, must be awaited before the next write. */
   write(chunk: Buffer): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure.error);
     this.batch.push(chunk);
     this.batched += chunk.length;
-    return this.batched >= WRITE_BATCH_BYTES ? this.writeBatch() : undefined;
-  }
-
-  private async writeBatch(): Promise<void> {
-    const fd = await this.fd;
-    await this.writing;
-    const batch = this.batch;
-    this.unflushed += this.batched;
-    this.batch = [];
-    this.batched = 0;
-    const writing = writeAll(fd, batch);
-    writing.catch(() => undefined); // awaited before the next write, or by end/settle
-    this.writing = writing;
-    if (this.flushInBackground && this.unflushed >= BACKGROUND_FLUSH_BYTES && !this.flushing) {
-      this.unflushed = 0;
-      this.flushing = true;
-      const flush = writing.then(() => fdatasyncFd(fd)).finally(() => (this.flushing = false));
-      flush.catch(() => undefined); // awaited by end/settle
-      this.flushes.push(flush);
-    }
+    if (!this.inFlight && this.batched >= WRITE_BATCH_BYTES) this.startWrite();
+    if (this.batched < MAX_GATHERED_BYTES) return undefined;
+    return new Promise<void>((resolve, reject) => (this.waiting = { resolve, reject }));
   }
 
   /** Writes what is left and waits for every write and flush; throws the first error. */
   async end(): Promise<void> {
     const fd = await this.fd;
-    await allOrFirstError(this.background());
-    await writeAll(fd, this.batch);
+    await this.idle();
+    const rest = this.failure ? Promise.reject(this.failure.error) : writeAll(fd, this.batch);
     this.batch = [];
+    this.batched = 0;
+    await allOrFirstError([rest, ...this.flushes]);
   }
 
   /** After a failure: waits until nothing uses the descriptor any more, so it can be closed. */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.background());
+    await this.idle();
+    await Promise.allSettled(this.flushes);
   }
 
-  private background(): Promise<void>[] {
-    return this.writing ? [this.writing, ...this.flushes] : [...this.flushes];
+  private async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private startWrite(): void {
+    const batch = this.batch;
+    this.unflushed += this.batched;
+    this.batch = [];
+    this.batched = 0;
+    this.inFlight = this.fd
+      .then((fd) => writeAll(fd, batch))
+      .then(
+        () => this.written(),
+        (err: unknown) => this.failed(err),
+      );
+  }
+
+  private written(): void {
+    this.inFlight = undefined;
+    if (this.flushInBackground && this.unflushed >= BACKGROUND_FLUSH_BYTES && !this.flushing) {
+      this.unflushed = 0;
+      this.flushing = true;
+      const flush = this.fd.then((fd) => fdatasyncFd(fd)).finally(() => (this.flushing = false));
+      flush.catch(() => undefined); // awaited by end/settle
+      this.flushes.push(flush);
+    }
+    // Everything gathered goes out at once, so a waiting producer has room again.
+    if (this.batched >= WRITE_BATCH_BYTES) this.startWrite();
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve();
+  }
+
+  private failed(err: unknown): void {
+    this.inFlight = undefined;
+    this.failure = { error: err };
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.reject(err);
   }
 }
 
