@@ -37,15 +37,19 @@ export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
 const WRITE_BATCH_BYTES = 128 * 1024;
 /** The producer waits while this many bytes are gathered behind the write in flight. */
 const MAX_GATHERED_BYTES = 1024 * 1024;
-/** Durable writers flush what they wrote in the background every this many bytes. */
-const BACKGROUND_FLUSH_BYTES = 16 * 1024 * 1024;
+/**
+ * Durable writers flush what they wrote in the background every this many bytes. Each flush of a
+ * growing file also commits the filesystem journal: at 16 MiB, 64 commits per GiB cost a 1 GiB
+ * upload about a tenth of its speed; 64 MiB bounds what the final fsync must write at far less.
+ */
+const BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024;
 
 /**
  * Streams chunks to a file with one write in flight at a time. While it runs, the next chunks are
  * gathered, and when it completes they all go out in one writev: the slower the disk, the larger
  * (and fewer) the writes, and the producer waits only when 1 MiB is gathered. Per file, memory is
  * at most the write in flight plus what is gathered. With `flushInBackground`, written bytes are
- * flushed every 16 MiB as they accumulate, so a final fsync finds little left instead of the whole
+ * flushed every 64 MiB as they accumulate, so a final fsync finds little left instead of the whole
  * file.
  */
 export class BatchedFileWriter {
