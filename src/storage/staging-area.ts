@@ -48,6 +48,7 @@ export const HASH_THREAD_MIN_BYTES = 8 * 1024 * 1024;
  */
 export class StagingArea {
   private readonly hashThread = HashThread.useful() ? new HashThread() : undefined;
+  private staged = 0;
 
   constructor(
     readonly dir: string,
@@ -60,6 +61,11 @@ export class StagingArea {
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+  }
+
+  /** Bytes this process has staged since it started (never decreases): cheap to read per upload. */
+  get bytesStaged(): number {
+    return this.staged;
   }
 
   pathOf(id: string): string {
@@ -112,6 +118,7 @@ export class StagingArea {
     } finally {
       clearInterval(watchdog.timer);
     }
+    this.staged += size;
     return { id, size, sha256: digest, mimeType };
   }
 

@@ -20,7 +20,8 @@ export class UploadAdmission implements BeforeApplicationShutdown {
   private closing = false;
   private idle?: () => void;
   private disk = { at: 0, freeBytes: Number.POSITIVE_INFINITY };
-  private staged = { at: 0, bytes: 0 };
+  /** The last listing of staging, and `StagingArea.bytesStaged` when it was taken. */
+  private staged = { at: 0, bytes: 0, counter: 0 };
 
   constructor(
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
@@ -48,8 +49,6 @@ export class UploadAdmission implements BeforeApplicationShutdown {
       if (released) return;
       released = true;
       this.inFlight -= 1;
-      // This upload changed what staging holds: measure afresh (only done when a staging limit is set).
-      this.staged.at = 0;
       if (this.inFlight === 0) this.idle?.();
     };
   }
@@ -96,11 +95,17 @@ export class UploadAdmission implements BeforeApplicationShutdown {
     return this.disk.freeBytes;
   }
 
+  /**
+   * What staging holds: listed (a readdir and a stat per file) at most once per `MEASURE_TTL_MS`,
+   * plus what this process has staged since. Files stored meanwhile are not subtracted until the next
+   * listing, so between listings the figure errs high, towards refusing early.
+   */
   private async stagedBytes(): Promise<number> {
     if (Date.now() - this.staged.at > MEASURE_TTL_MS) {
+      const counter = this.staging.bytesStaged;
       const files = await this.staging.list();
-      this.staged = { at: Date.now(), bytes: files.reduce((sum, f) => sum + f.size, 0) };
+      this.staged = { at: Date.now(), bytes: files.reduce((sum, f) => sum + f.size, 0), counter };
     }
-    return this.staged.bytes;
+    return this.staged.bytes + (this.staging.bytesStaged - this.staged.counter);
   }
 }
