@@ -19,8 +19,7 @@ export default {
       displayName: 'e2e',
       rootDir: 'test',
       testRegex: '.*\\.e2e-spec\\.ts$',
-      // Real processes, Redis and Chromium: give each test room on a loaded 2-core machine.
-      testTimeout: 30_000,
+      setupFilesAfterEnv: ['<rootDir>/support/timeout.ts'],
       // Builds src/ once for the suites that run the service as a child process.
       globalSetup: '<rootDir>/support/global-setup.ts',
     },
