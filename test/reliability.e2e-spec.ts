@@ -1,5 +1,6 @@
 import { mkdir, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { until } from './support/until.js';
 import request from 'supertest';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
@@ -133,6 +134,40 @@ describe('Reconciliation (e2e)', () => {
   });
 });
 
+describe('Start-up sweep (e2e)', () => {
+  it('answers before the first sweep has visited every stored upload, and stops that sweep when closed', async () => {
+    const first = await createTestApp();
+    const { body } = await request(first.server).post('/uploads').attach('file', Buffer.from('kept'), 'k.txt').expect(202);
+    await first.uploads.waitUntilSettled(body.id);
+    await first.close({ keepRoot: true });
+
+    // The next start's sweep stats that stored upload and is held there.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const visited: string[] = [];
+    class GatedStorage extends InMemoryStorage {
+      override async stat(key: string): Promise<{ size: number }> {
+        visited.push(key);
+        await gate;
+        return { size: 4 };
+      }
+    }
+    const second = await createTestApp(undefined, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(new GatedStorage()), first.root);
+    const reconciler = second.app.get(UploadReconciler);
+    try {
+      await until('the start-up sweep to reach the stored upload', async () => (visited.length > 0 ? true : undefined));
+      const health = await request(second.server).get('/health').expect(200);
+      expect(health.body.details.storage.reconciliation.last).toBeUndefined();
+      await request(second.server).post('/uploads').attach('file', Buffer.from('new'), 'n.txt').expect(202);
+    } finally {
+      await second.close();
+    }
+    open();
+    await expect(reconciler.sweep()).rejects.toThrow('the reconciler was stopped');
+    expect(reconciler.last).toBeUndefined();
+  });
+});
+
 describe('Restart after a move into place was undone (e2e)', () => {
   it('moves the bytes of a stored upload found back in staging again, instead of discarding them', async () => {
     const first = await createTestApp();
@@ -146,6 +181,7 @@ describe('Restart after a move into place was undone (e2e)', () => {
 
     const second = await createTestApp(undefined, undefined, first.root);
     try {
+      await second.app.get(UploadReconciler).sweep(); // joins the start-up sweep, which finds the bytes missing
       const record = await second.uploads.waitUntilSettled(id);
       expect(record).toMatchObject({ status: 'stored', sha256: sha256(file) });
       const download = await request(second.server).get(`/uploads/${id}/content`).responseType('blob').expect(200);
