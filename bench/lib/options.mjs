@@ -44,7 +44,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   -h, --help           this text
 
 Needs about 25 GiB free in the temp dir for a full run (3 GiB for --quick); a full run takes
-25-40 minutes on 2 cores, depending on how much CPU the host gives. \`node bench/render.mjs\` re-renders a report from saved results.
+18-40 minutes on 2 cores, depending on how much CPU the host gives. \`node bench/render.mjs\` re-renders a report from saved results.
 
 Exits non-zero only when the harness itself cannot do its job (bad options, the service does not
 build or start, an internal error); missed targets and data-loss flags are reported, not fatal.`;

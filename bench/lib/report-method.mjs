@@ -1,7 +1,7 @@
 // The report's Method section: how the figures are taken. Static, so it lives apart from the renderer.
 
 export const METHOD = [
-  '`npm run bench` (full: about 25 min on 2 cores, ~25 GiB of temporary disk; writes this file) or `npm run bench -- --quick` (smoke test, under 2 min; writes `bench/.results/quick.md`); `--figures` measures a subset of the figures and writes `bench/.results/partial.md` instead of this file. Every run also saves its raw figures, run by run, to `bench/.results/{full,quick,partial}.json`; `node bench/render.mjs` re-renders a report from them. Options: `npm run bench -- --help`. Tests of the harness itself: `node --test bench/test/`.',
+  '`npm run bench` (full: 18-40 min on 2 cores, depending on how much CPU the host gives; ~25 GiB of temporary disk; writes this file) or `npm run bench -- --quick` (smoke test, under 2 min; writes `bench/.results/quick.md`); `--figures` measures a subset of the figures and writes `bench/.results/partial.md` instead of this file. Every run also saves its raw figures, run by run, to `bench/.results/{full,quick,partial}.json`; `node bench/render.mjs` re-renders a report from them. Options: `npm run bench -- --help`. Tests of the harness itself: `node --test bench/test/`.',
   '',
   '- **Servers**, each its own process with a fresh temporary storage root, `NODE_ENV=production`, `LOG_LEVEL=warn`, `MAX_FILE_SIZE=2 GiB`:',
   '  - **service**: `npm run build`, then `node dist/main.js`, once with `DURABILITY=fsync` (the default) and once with `DURABILITY=none` (only for the durability figures). Other settings are the service defaults.',
