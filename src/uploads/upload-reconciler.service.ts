@@ -21,6 +21,24 @@ export interface ReconcileFindings {
   staleIncomplete: number;
 }
 
+/** Stored records read per repository call during a sweep. */
+const SWEEP_PAGE = 256;
+/** Stats (or record reads) in flight at once during a sweep. */
+const SWEEP_CONCURRENCY = 16;
+
+/** Groups an async sequence into arrays of `size` (the last may be shorter). */
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
 /** Ends a sweep that was still running when the module was destroyed. */
 class SweepStopped extends Error {}
 
@@ -79,24 +97,20 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
 
   private async run(): Promise<ReconcileFindings> {
     const findings: ReconcileFindings = { at: '', missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
-    const stored = await this.records.findByStatus(['stored']);
-    for (const record of stored) {
-      this.checkStopping();
-      const present = await this.backend.stat(record.id);
-      this.checkStopping(); // the stat may have outlasted the module
-      if (present) continue;
-      findings.missingContent += 1;
-      await this.repairMissing(record.id);
-    }
+    findings.missingContent = await this.checkStored();
 
     this.checkStopping();
     if (this.backend.keys) {
-      for await (const key of this.backend.keys()) {
+      for await (const keys of batches(this.backend.keys(), SWEEP_CONCURRENCY)) {
         this.checkStopping();
-        if (await this.records.get(key)) continue;
-        findings.orphanedContent += 1;
-        this.logger.warn({ msg: 'stored bytes without a record removed', event: 'upload.orphaned_content', uploadId: key });
-        await this.backend.delete(key);
+        const found = await Promise.all(keys.map((key) => this.records.get(key)));
+        this.checkStopping();
+        for (const [i, key] of keys.entries()) {
+          if (found[i]) continue;
+          findings.orphanedContent += 1;
+          this.logger.warn({ msg: 'stored bytes without a record removed', event: 'upload.orphaned_content', uploadId: key });
+          await this.backend.delete(key);
+        }
       }
     }
 
@@ -131,6 +145,32 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
       this.logger.warn({ msg: 'reconciliation found disagreements', event: 'upload.reconciled', ...findings });
     }
     return findings;
+  }
+
+  /**
+   * Stats every stored upload's bytes, a page of records at a time (memory does not grow with the
+   * number of uploads) and a few stats at once (a network backend's round trips overlap). The cursor
+   * is an id, so records leaving `stored` meanwhile do not shift it; newer ones are left to the next sweep.
+   */
+  private async checkStored(): Promise<number> {
+    let missing = 0;
+    let before: string | undefined;
+    for (;;) {
+      this.checkStopping();
+      const page = await this.records.list({ status: 'stored', limit: SWEEP_PAGE, before });
+      for (let i = 0; i < page.length; i += SWEEP_CONCURRENCY) {
+        const batch = page.slice(i, i + SWEEP_CONCURRENCY);
+        const present = await Promise.all(batch.map((record) => this.backend.stat(record.id)));
+        this.checkStopping(); // the stats may have outlasted the module
+        for (const [j, record] of batch.entries()) {
+          if (present[j]) continue;
+          missing += 1;
+          await this.repairMissing(record.id);
+        }
+      }
+      if (page.length < SWEEP_PAGE) return missing;
+      before = page[page.length - 1].id;
+    }
   }
 
   /** Bytes of a stored upload vanished: store again from staging if the bytes are still there. */
