@@ -18,6 +18,7 @@ import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { FileReceivedEvent } from '../src/uploads/file-received.event.js';
 import type { UploadRecord } from '../src/uploads/upload-record.js';
 import { randomFile, sha256 } from './support/multipart.js';
+import { parsePrometheusText, sampleValue } from './support/prometheus.js';
 import { bullmqEnv, deleteKeysUnder, keysUnder, TEST_REDIS_URL, testRedisPrefix } from './support/redis.js';
 import { createTestApp, type EnvOverrides, type TestApp } from './support/test-app.js';
 
@@ -179,6 +180,14 @@ describe('BullMQ transport (e2e, real Redis)', () => {
       expect(sha256(download.body as Buffer)).toBe(sha256(file));
       expect(onApi).toEqual(['file.received']);
       expect(onWorker).toEqual(['file.stored']);
+      // Each process's /metrics counts what it did: Prometheus sums them over the processes.
+      const metricsOf = async (t: TestApp) => parsePrometheusText((await request(t.server).get('/metrics').expect(200)).text);
+      const [apiMetrics, workerMetrics] = [await metricsOf(api), await metricsOf(worker)];
+      expect(sampleValue(apiMetrics, 'stowage_uploads_received_total')).toBe(1);
+      expect(sampleValue(apiMetrics, 'stowage_uploads_stored_total')).toBe(0);
+      expect(sampleValue(workerMetrics, 'stowage_uploads_received_total')).toBe(0);
+      expect(sampleValue(workerMetrics, 'stowage_uploads_stored_total')).toBe(1);
+      await request(worker.server).get('/health').expect(200);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
