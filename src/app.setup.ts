@@ -1,4 +1,5 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -24,6 +25,28 @@ function applyServerTimeouts(app: INestApplication): void {
   server.headersTimeout = config.get('HTTP_HEADERS_TIMEOUT_MS', { infer: true });
   server.setTimeout(config.get('HTTP_IDLE_TIMEOUT_MS', { infer: true }));
   server.on('clientError', answerClientError);
+  closeUnusedConnectionsOnClose(server);
+}
+
+/**
+ * Closing the server ends idle keep-alive connections, but on Node 20 not one that never sent a
+ * request (a browser's preconnect): it would hold shutdown until the headers timeout. Nest closes
+ * the server only after in-flight uploads have drained, so such sockets are destroyed then too;
+ * requests still being answered finish as before.
+ */
+function closeUnusedConnectionsOnClose(server: Server): void {
+  const unused = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage) => unused.delete(req.socket));
+  const close = server.close.bind(server);
+  server.close = ((callback?: (err?: Error) => void) => {
+    close(callback);
+    for (const socket of unused) socket.destroy();
+    return server;
+  }) as Server['close'];
 }
 
 const CLIENT_ERRORS: Record<string, [number, string]> = {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { startChildServer, type ChildServer } from './support/child-server.js';
-import { multipartBody, randomFile, sha256 } from './support/multipart.js';
+import { baseUrl, multipartBody, randomFile, sha256 } from './support/multipart.js';
+import { createTestApp } from './support/test-app.js';
 import { until } from './support/until.js';
 
 /** An upload whose body is sent in two halves, so the test decides when it completes. */
@@ -71,5 +72,21 @@ describe('Graceful shutdown (e2e, real process and SIGTERM)', () => {
       });
       expect(record).toMatchObject({ sha256: sha256(files[i]!), size: files[i]!.length });
     }
+  });
+});
+
+describe('Closing with connections open (e2e)', () => {
+  it('does not wait for a connection that never sent a request, as a browser opens ahead of time', async () => {
+    // A headers timeout far beyond the test's: only closing such a socket lets close() return in time.
+    const t = await createTestApp({ HTTP_HEADERS_TIMEOUT_MS: 3_600_000 });
+    const url = new URL(await baseUrl(t.server));
+    const preconnect = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => preconnect.once('connect', resolve));
+    const preconnectClosed = new Promise((resolve) => preconnect.once('close', resolve));
+    // And a keep-alive connection that has been used: Node closes those itself.
+    await request(t.server).get('/health').set('Connection', 'keep-alive').expect(200);
+
+    await t.close();
+    await preconnectClosed;
   });
 });
