@@ -123,17 +123,21 @@ export class BatchedFileWriter {
     }
     // Everything gathered goes out at once, so a waiting producer has room again.
     if (this.batched >= WRITE_BATCH_BYTES) this.startWrite();
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.resolve();
+    this.wakeProducer();
   }
 
   private failed(err: unknown): void {
     this.inFlight = undefined;
     this.failure = { error: err };
+    this.wakeProducer();
+  }
+
+  /** Lets a waiting producer go on, or fails it with the write's error. */
+  private wakeProducer(): void {
     const waiting = this.waiting;
     this.waiting = undefined;
-    waiting?.reject(err);
+    if (this.failure) waiting?.reject(this.failure.error);
+    else waiting?.resolve();
   }
 }
 

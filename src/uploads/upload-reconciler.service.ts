@@ -4,6 +4,7 @@ import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../storage/storage-backend.interface.js';
 import { FileFailedEvent } from './file-failed.event.js';
 import { FileReceivedEvent } from './file-received.event.js';
+import type { UploadRecord } from './upload-record.js';
 import { UploadEventsPublisher } from './upload-events.publisher.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
 import type { ResolvedUploadsOptions } from './uploads.options.js';
@@ -147,28 +148,33 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     return findings;
   }
 
-  /**
-   * Stats every stored upload's bytes, a page of records at a time (memory does not grow with the
-   * number of uploads) and a few stats at once (a network backend's round trips overlap). The cursor
-   * is an id, so records leaving `stored` meanwhile do not shift it; newer ones are left to the next sweep.
-   */
+  /** Stats every stored upload's bytes, a few at once (a network backend's round trips overlap). */
   private async checkStored(): Promise<number> {
     let missing = 0;
+    for await (const batch of batches(this.storedRecords(), SWEEP_CONCURRENCY)) {
+      const present = await Promise.all(batch.map((record) => this.backend.stat(record.id)));
+      this.checkStopping(); // the stats may have outlasted the module
+      for (const [i, record] of batch.entries()) {
+        if (present[i]) continue;
+        missing += 1;
+        await this.repairMissing(record.id);
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * Every stored record, read a page at a time so memory does not grow with the number of uploads.
+   * The cursor is an id, so records leaving `stored` meanwhile do not shift it; newer ones are left
+   * to the next sweep.
+   */
+  private async *storedRecords(): AsyncGenerator<UploadRecord> {
     let before: string | undefined;
     for (;;) {
       this.checkStopping();
       const page = await this.records.list({ status: 'stored', limit: SWEEP_PAGE, before });
-      for (let i = 0; i < page.length; i += SWEEP_CONCURRENCY) {
-        const batch = page.slice(i, i + SWEEP_CONCURRENCY);
-        const present = await Promise.all(batch.map((record) => this.backend.stat(record.id)));
-        this.checkStopping(); // the stats may have outlasted the module
-        for (const [j, record] of batch.entries()) {
-          if (present[j]) continue;
-          missing += 1;
-          await this.repairMissing(record.id);
-        }
-      }
-      if (page.length < SWEEP_PAGE) return missing;
+      yield* page;
+      if (page.length < SWEEP_PAGE) return;
       before = page[page.length - 1].id;
     }
   }
