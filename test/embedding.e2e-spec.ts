@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import type { UploadRecordRepository } from 'stowage';
 import request from 'supertest';
 import { type CapturedLog, CapturingLogger } from './support/capturing-logger.js';
 import { installedPackage, installPackedStowage } from './support/packed-stowage.js';
@@ -15,6 +17,11 @@ await installPackedStowage();
 const { startHostApp } = await import('./host-app/start-host-app.js');
 const { FailingListeners } = await import('./host-app/failing.listeners.js');
 const { stowage, stowageTesting } = await import('./host-app/public-api.js');
+const { AppModule: HostAppModule } = await import('./host-app/app.module.js');
+// The names the docs use in the in-memory-records example.
+const AppModule = HostAppModule;
+const { UPLOAD_RECORD_REPOSITORY } = stowage;
+const { InMemoryRecordRepository } = stowageTesting;
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
@@ -112,6 +119,56 @@ describe('Stowage embedded in a host app, installed from the packed tarball', ()
   });
 });
 
+describe('a host that closes right after a programmatic upload', () => {
+  it('has the upload stored, with its file.stored delivered, by the time close() resolves', async () => {
+    const root = await stowageTesting.createTempStorageRoot();
+    process.env.FILES_DIR = root.path;
+    try {
+      const app = await (await Test.createTestingModule({ imports: [HostAppModule] }).compile()).createNestApplication().init();
+      const stored: string[] = [];
+      app.get(EventEmitter2).on('file.stored', (event: { uploadId: string }) => stored.push(event.uploadId));
+      const record = await app.get(stowage.UploadsService).upload(Readable.from([Buffer.from('written just before closing\n')]), { filename: 'late.txt', mimeType: 'text/plain' });
+
+      await app.close();
+
+      expect(stored).toEqual([record.id]);
+      // compile() opens the record store but runs no lifecycle hook, so nothing re-drives the upload.
+      const reopened = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
+      expect(await reopened.get<UploadRecordRepository>(stowage.UPLOAD_RECORD_REPOSITORY).get(record.id)).toMatchObject({ status: 'stored' });
+      await reopened.close();
+      expect(await readdir(join(root.path, 'staging'))).toEqual([]);
+    } finally {
+      await root.cleanup();
+    }
+  });
+});
+
+describe('a host test module with the in-memory record store', () => {
+  it('keeps records in memory: nothing is written to records.mdb', async () => {
+    const root = await stowageTesting.createTempStorageRoot();
+    process.env.FILES_DIR = root.path;
+    try {
+      // #region in-memory-records
+      const records = new InMemoryRecordRepository();
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+        .overrideProvider(UPLOAD_RECORD_REPOSITORY)
+        .useValue(records)
+        .compile();
+      const app = await moduleRef.createNestApplication().init();
+      // #endregion
+      const uploads = app.get(stowage.UploadsService);
+      const { id } = await uploads.upload(Readable.from([Buffer.from('kept in memory\n')]), { filename: 'memo.txt', mimeType: 'text/plain' });
+      await uploads.waitUntilSettled(id, { timeoutMs: 5000 });
+
+      expect(records.records.get(id)).toMatchObject({ status: 'stored', filename: 'memo.txt' });
+      expect(await readdir(root.path)).not.toContain('records.mdb');
+      await app.close();
+    } finally {
+      await root.cleanup();
+    }
+  });
+});
+
 describe('the published package', () => {
   it('is what the host app loads as `stowage`: the unpacked tarball, not the repository', async () => {
     const unpacked = (await import(join(installedPackage, 'dist', 'index.js'))) as typeof stowage;
@@ -149,7 +206,10 @@ function regionOf(source: string, name: string): string {
   const start = lines.findIndex((l) => l.trim() === `// #region ${name}`);
   const end = lines.findIndex((l, i) => i > start && l.trim() === '// #endregion');
   if (start < 0 || end < 0) throw new Error(`no region "${name}"`);
-  return lines.slice(start + 1, end).join('\n') + '\n';
+  const body = lines.slice(start + 1, end);
+  // Shown without the indentation of the test it sits in.
+  const indent = Math.min(...body.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+  return body.map((l) => l.slice(indent)).join('\n') + '\n';
 }
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {

@@ -83,10 +83,10 @@ export function bullMqProviders(role: UploadsTopology['role']): Provider[] {
   };
   const queueEvents: Provider = {
     provide: STORAGE_QUEUE_EVENTS,
-    inject: [UploadsService, UploadStatusService],
-    useFactory: async (uploads: UploadsService, status: UploadStatusService) => {
+    inject: [UploadsService, UploadStatusService, TASK_TRANSPORT],
+    useFactory: async (uploads: UploadsService, status: UploadStatusService, transport: BullMqTransport) => {
       const { StorageQueueEvents } = await import('./storage-queue.events.js');
-      return new StorageQueueEvents(uploads, status);
+      return new StorageQueueEvents(uploads, status, transport);
     },
   };
   return [

@@ -19,6 +19,10 @@ export class BullMqTransport implements TaskTransport {
   private worker?: Worker;
   private counted = { value: 0, at: 0 };
   private counting?: Promise<void>;
+  /** `queue.add` calls not answered yet: shutdown waits for them, so no accepted upload is left unqueued. */
+  private readonly adding = new Set<Promise<unknown>>();
+  /** Jobs this process queued whose outcome it has not seen; with a worker here, shutdown lets them finish. */
+  private readonly unsettled = new Set<string>();
 
   constructor(
     private readonly queue: Queue,
@@ -33,16 +37,35 @@ export class BullMqTransport implements TaskTransport {
   /** Attaches this process's worker, so shutdown can drain it. */
   attach(worker: Worker): void {
     this.worker = worker;
+    worker.on('completed', (job) => this.settled(job.id!));
+    worker.on('failed', (job) => {
+      if (job?.finishedOn) this.settled(job.id!); // given up for good, not waiting for a retry
+    });
   }
 
   async dispatch(task: FileReceivedEvent): Promise<void> {
-    await this.queue.add(STORE_JOB, toJobData(task), {
+    const adding = this.queue.add(STORE_JOB, toJobData(task), {
       jobId: task.uploadId,
       attempts: this.retry.attempts,
       backoff: { type: STORAGE_BACKOFF },
       removeOnComplete: true,
       removeOnFail: true,
     });
+    this.adding.add(adding);
+    try {
+      await adding;
+      this.unsettled.add(task.uploadId);
+    } finally {
+      this.adding.delete(adding);
+    }
+  }
+
+  /**
+   * A job left the queue, whichever worker ran it (told by this process's worker and by queue
+   * events). Failures seen only through queue events are pruned at drain, by a lookup.
+   */
+  settled(uploadId: string): void {
+    this.unsettled.delete(uploadId);
   }
 
   /**
@@ -65,16 +88,34 @@ export class BullMqTransport implements TaskTransport {
    * is left active in Redis: its lock expires and another worker takes the job over.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    const worker = this.worker;
-    if (!worker) return true;
+    const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const finished = await Promise.race([worker.pause().then(() => true as const), timedOut]);
+    // Every accepted upload reaches Redis first: from there any worker can finish it.
+    let finished = await Promise.race([Promise.allSettled(this.adding).then(() => true as const), timedOut]);
+    const worker = this.worker;
+    if (worker && finished) finished = await Promise.race([this.ownJobsSettled(deadline), timedOut]);
+    if (worker && finished) finished = await Promise.race([worker.pause().then(() => true as const), timedOut]);
     clearTimeout(timer);
-    if (!finished) await worker.close(true);
+    if (worker && !finished) await worker.close(true);
     return finished;
+  }
+
+  /**
+   * With a worker in this process (role `all`), the jobs this process queued are stored before it
+   * leaves, as with the memory transport. Queue events prune the set as jobs finish; what they may
+   * have missed is looked up in Redis (finished jobs are removed).
+   */
+  private async ownJobsSettled(deadline: number): Promise<boolean> {
+    while (this.unsettled.size > 0 && Date.now() < deadline) {
+      for (const id of [...this.unsettled]) {
+        if (!(await this.queue.getJob(id))) this.unsettled.delete(id);
+      }
+      if (this.unsettled.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return this.unsettled.size === 0;
   }
 
   private async count(): Promise<void> {

@@ -14,7 +14,9 @@ export class InProcessTransport implements TaskTransport {
   private readonly queue: PQueue;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private handler?: StorageTaskHandler;
+  /** Set once a drain has finished: nothing runs tasks any more. */
   private closed = false;
+  private wakeDrain?: () => void;
 
   constructor(
     concurrency: number,
@@ -28,6 +30,8 @@ export class InProcessTransport implements TaskTransport {
   }
 
   async dispatch(task: FileReceivedEvent): Promise<void> {
+    // Loud, not silent: the caller logs it and the record stays unsettled for the next start.
+    if (this.closed) throw new Error(`storage work has shut down; upload ${task.uploadId} is stored at the next start`);
     this.enqueue(task, 1);
   }
 
@@ -35,24 +39,43 @@ export class InProcessTransport implements TaskTransport {
     return this.queue.size + this.queue.pending + this.retryTimers.size;
   }
 
+  /**
+   * Runs everything queued, including retries and tasks dispatched while draining, until nothing is
+   * left or `timeoutMs` passes. Queued work is finished, not dropped: an upload accepted before
+   * shutdown began must be stored (or failed) by the time shutdown returns.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
-    this.closed = true;
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
-    this.queue.clear();
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
+    const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const idle = this.queue.onIdle().then(() => true);
-    const done = await Promise.race([idle, timedOut]);
+    const done = await Promise.race([this.idle(), timedOut]);
     clearTimeout(timer);
+    this.closed = true;
+    for (const retry of this.retryTimers) clearTimeout(retry);
+    this.retryTimers.clear();
+    this.queue.clear();
+    this.wakeDrain?.();
     return done;
+  }
+
+  /** Resolves once no task is queued, running or waiting for its retry. */
+  private async idle(): Promise<true> {
+    while (this.backlog() > 0 && !this.closed) {
+      if (this.retryTimers.size > 0 && this.queue.size + this.queue.pending === 0) {
+        await new Promise<void>((resolve) => (this.wakeDrain = resolve)); // woken by the next enqueue
+        this.wakeDrain = undefined;
+      } else {
+        await this.queue.onIdle();
+      }
+    }
+    return true;
   }
 
   private enqueue(task: FileReceivedEvent, attempt: number): void {
     if (this.closed) return;
     void this.queue.add(() => this.run(task, attempt));
+    this.wakeDrain?.();
   }
 
   private async run(task: FileReceivedEvent, attempt: number): Promise<void> {

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
 import { UploadStatusService } from '../uploads/upload-status.service.js';
 import { UploadsService } from '../uploads/uploads.service.js';
+import type { BullMqTransport } from './bullmq.transport.js';
 import { UPLOADS_QUEUE } from './storage-job.js';
 
 /**
@@ -16,6 +17,7 @@ export class StorageQueueEvents extends QueueEventsHost {
   constructor(
     private readonly uploads: UploadsService,
     private readonly status: UploadStatusService,
+    private readonly transport: BullMqTransport,
   ) {
     super();
   }
@@ -27,6 +29,7 @@ export class StorageQueueEvents extends QueueEventsHost {
 
   @OnQueueEvent('completed')
   onCompleted({ jobId }: { jobId: string }): void {
+    this.transport.settled(jobId);
     this.settled(jobId);
   }
 

@@ -34,7 +34,11 @@ export class FileStorageService implements OnModuleInit {
     this.transport.process((task, attempt) => this.process(task, attempt));
   }
 
-  @OnEvent(FileReceivedEvent.eventName, { async: true, promisify: true })
+  /**
+   * Synchronous on purpose: the hand-off to the transport starts in the same turn as the event, so an
+   * upload accepted before shutdown begins is already the transport's work when it drains.
+   */
+  @OnEvent(FileReceivedEvent.eventName)
   async onFileReceived(event: FileReceivedEvent): Promise<void> {
     try {
       await this.transport.dispatch(event);
