@@ -1,4 +1,5 @@
 import { plainToInstance, Transform, Type } from 'class-transformer';
+import { redactUrl } from '../uploads/uploads.topology.js';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateIf, validateSync } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }) => (typeof value === 'string' ? ['true', '1', 'yes'].includes(value.toLowerCase()) : value);
@@ -119,13 +120,22 @@ export class EnvironmentVariables {
   HTTP_REQUEST_TIMEOUT_MS = 0;
 }
 
+/** Variables whose values are secrets: a message says what is wrong with them, never what they are. */
+const SECRET_VARIABLES = new Set(['API_KEYS']);
+
+function shown(name: string, value: unknown): string {
+  if (SECRET_VARIABLES.has(name)) return `a value of ${String(value).length} characters, not shown`;
+  if (name === 'REDIS_URL' && typeof value === 'string') return JSON.stringify(redactUrl(value));
+  return JSON.stringify(value);
+}
+
 /** `@nestjs/config` validate hook: stops start-up with one line per bad variable, naming it. */
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
   const env = plainToInstance(EnvironmentVariables, defined, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
   if (errors.length > 0) {
-    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  - ${m} (got ${JSON.stringify(e.value)})`));
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  - ${m} (got ${shown(e.property, e.value)})`));
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return env;

@@ -6,6 +6,16 @@ import type { DestinationStream } from 'pino';
 import type { EnvironmentVariables } from './env.validation.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const UPLOAD_ID = /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/i;
+
+/**
+ * Headers that carry credentials. Request lines log no headers at all; these paths are censored as
+ * well, in case an object with headers reaches a log line some other way.
+ */
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+export const REDACTED_PATHS = ['req', 'res', 'err', 'request', 'response'].flatMap((root) =>
+  SECRET_HEADERS.map((h) => `${root}.headers["${h}"]`),
+);
 
 /** Reuses a sane incoming X-Request-Id, otherwise makes one, and echoes it on the response. */
 export function requestId(req: IncomingMessage, res: ServerResponse): string {
@@ -15,17 +25,40 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+/** The upload a request was about: the id in its path, or the one a 202 points to. */
+function uploadIdOf(req: IncomingMessage, res: ServerResponse): string | undefined {
+  const location = res.getHeader('location');
+  return UPLOAD_ID.exec(req.url ?? '')?.[0] ?? (typeof location === 'string' ? UPLOAD_ID.exec(location)?.[0] : undefined);
+}
+
+type Serialized = Record<string, unknown>;
+
 /**
- * JSON lines by default; `LOG_PRETTY=true` for people reading a terminal. `destination` (JSON
- * only, stdout when absent) is a seam for tests that read the log lines the real app writes.
+ * JSON lines by default; `LOG_PRETTY=true` for people reading a terminal. One line per request with
+ * method, path, status, duration, request id and upload id, and no headers: they are a kilobyte a
+ * request and carry credentials. `destination` (JSON only, stdout when absent) is a seam for tests
+ * that read the log lines the real app writes.
  */
 export function loggerOptionsFromEnv(config: ConfigService<EnvironmentVariables, true>, destination?: DestinationStream): Params {
   const options = {
     level: config.get('LOG_LEVEL', { infer: true }),
     genReqId: requestId,
     transport: config.get('LOG_PRETTY', { infer: true }) && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: {
+      req: (req: Serialized) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: Serialized) => ({ statusCode: res.statusCode }),
+    },
+    customSuccessObject: (req: IncomingMessage, res: ServerResponse, value: Serialized) => withIds(value, req, res),
+    customErrorObject: (req: IncomingMessage, res: ServerResponse, _err: Error, value: Serialized) => withIds(value, req, res),
     // Health probes and metric scrapes would drown everything else.
     autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
   };
   return { pinoHttp: destination ? [options, destination] : options };
+}
+
+/** The same `requestId` and `uploadId` fields as the upload's background lines, so one filter finds all. */
+function withIds(value: Serialized, req: IncomingMessage & { id?: unknown }, res: ServerResponse): Serialized {
+  const uploadId = uploadIdOf(req, res);
+  return { ...value, requestId: req.id, ...(uploadId === undefined ? {} : { uploadId }) };
 }

@@ -9,6 +9,8 @@ export interface ServiceProcess {
   pid: number;
   /** Every stdout line so far: the service logs JSON lines there. */
   lines: string[];
+  /** What the process wrote to stderr so far (the last megabyte). */
+  stderr(): string;
   /** The parsed log lines whose `event` is `event`. */
   events(event: string): Array<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -24,10 +26,10 @@ export function spawnService(script: 'main.js' | 'worker.js', env: Record<string
   const lines: string[] = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line));
   let stderr = '';
-  proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1024 * 1024)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   void exited.then(({ code }) => {
-    if (code !== null && code !== 0) process.stderr.write(`${script} (pid ${proc.pid}) exited with ${code}: ${stderr}\n`);
+    if (code !== null && code !== 0) process.stderr.write(`${script} (pid ${proc.pid}) exited with ${code}: ${stderr.slice(-4000)}\n`);
   });
   const events = (event: string) =>
     lines.flatMap((line) => {
@@ -45,7 +47,7 @@ export function spawnService(script: 'main.js' | 'worker.js', env: Record<string
     await exited;
     clearTimeout(timer);
   };
-  return { proc, pid: proc.pid!, lines, events, exited, stop };
+  return { proc, pid: proc.pid!, lines, stderr: () => stderr, events, exited, stop };
 }
 
 /** A TCP port that was free a moment ago (main.js takes its port from PORT). */
