@@ -13,9 +13,9 @@ async function sourceFiles(dir: string): Promise<string[]> {
 
 describe('the public entry (src/index.ts)', () => {
   it('exports every domain error, so a host can catch each one by class', async () => {
-    const errorFiles = (await readdir(join(src, 'uploads', 'errors'))).filter((f) => f.endsWith('.error.ts'));
+    const errorFiles = (await readdir(join(src, 'domain', 'errors'))).filter((f) => f.endsWith('.error.ts'));
     for (const file of errorFiles) {
-      const errorModule = (await import(`./uploads/errors/${file.replace(/\.ts$/, '.js')}`)) as Record<string, unknown>;
+      const errorModule = (await import(`./domain/errors/${file.replace(/\.ts$/, '.js')}`)) as Record<string, unknown>;
       for (const [name, value] of Object.entries(errorModule)) {
         expect({ file, name, exported: (sut as Record<string, unknown>)[name] === value }).toEqual({ file, name, exported: true });
       }

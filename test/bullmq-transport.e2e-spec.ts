@@ -9,20 +9,20 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisRecordRepository } from '../src/records/redis-record.repository.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
-import { StorageError } from '../src/storage/storage.error.js';
-import { STORAGE_JOB_PROCESSOR } from '../src/tasks/bullmq.providers.js';
+import { StorageError } from '../src/domain/errors/storage.error.js';
+import { STORAGE_JOB_PROCESSOR } from '../src/uploads/module/bullmq.providers.js';
 import type { StorageJobProcessor } from '../src/tasks/storage-job.processor.js';
 import { UPLOADS_QUEUE } from '../src/tasks/storage-job.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../src/tasks/task-transport.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
-import { FileReceivedEvent } from '../src/uploads/file-received.event.js';
-import type { UploadRecord } from '../src/uploads/upload-record.js';
+import { FileReceivedEvent } from '../src/domain/events/file-received.event.js';
+import type { UploadRecord } from '../src/domain/upload-record.js';
 import { randomFile, sha256 } from './support/multipart.js';
 import { parsePrometheusText, sampleValue } from './support/prometheus.js';
 import { bullmqEnv, deleteKeysUnder, keysUnder, TEST_REDIS_URL, testRedisPrefix } from './support/redis.js';
 import { createTestApp, type EnvOverrides, type TestApp } from './support/test-app.js';
 
-const transient = () => new StorageError('EIO', 'disk hiccup', true);
+const transient = () => new StorageError('IO_ERROR', 'disk hiccup');
 
 function queueOf(t: TestApp): Queue {
   return t.app.get<Queue>(getQueueToken(UPLOADS_QUEUE), { strict: false });
@@ -126,7 +126,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     const failedEvent = once(t.app.get(EventEmitter2), 'file.failed');
     const { body } = await request(t.server).post('/uploads').attach('file', Buffer.from('doomed'), 'd.txt').expect(202);
 
-    await expect(t.uploads.waitUntilSettled(body.id)).rejects.toMatchObject({ record: { status: 'failed', attempts: 2, error: { code: 'EIO' } } });
+    await expect(t.uploads.waitUntilSettled(body.id)).rejects.toMatchObject({ record: { status: 'failed', attempts: 2, error: { code: 'IO_ERROR' } } });
     const [event] = await failedEvent;
     expect(event).toMatchObject({ uploadId: body.id, attempts: 2 });
     await expectQueueEmpties(t);
@@ -217,7 +217,7 @@ describe('BullMQ transport (e2e, real Redis)', () => {
       const api = await bullApp({ ROLE: 'api', RETRY_ATTEMPTS: 1 }, undefined, root, prefix);
       await bullApp({ ROLE: 'worker', RETRY_ATTEMPTS: 5 }, backend, root, prefix);
       const { body } = await request(api.server).post('/uploads').attach('file', Buffer.from('gives up'), 'g.txt').expect(202);
-      expect(await settledOver(api, body.id)).toMatchObject({ status: 'failed', error: { code: 'EIO' } });
+      expect(await settledOver(api, body.id)).toMatchObject({ status: 'failed', error: { code: 'IO_ERROR' } });
       await expectQueueEmpties(api);
     } finally {
       await rm(root, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Redis } from 'ioredis';
 import { LmdbRecordRepository } from '../src/records/lmdb-record.repository.js';
 import { RedisRecordRepository } from '../src/records/redis-record.repository.js';
-import type { UploadRecord } from '../src/uploads/upload-record.js';
+import type { UploadRecord } from '../src/domain/upload-record.js';
 import { TEST_REDIS_URL, transportEnv, type TestTransport } from './support/redis.js';
 import { createTestApp } from './support/test-app.js';
 

@@ -2,10 +2,10 @@ import { Writable } from 'node:stream';
 import { ConfigService } from '@nestjs/config';
 import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import request from 'supertest';
-import type { EnvironmentVariables } from '../src/config/env.validation.js';
-import { loggerOptionsFromEnv } from '../src/config/logger.config.js';
+import type { EnvironmentVariables } from '../src/app/config/env.validation.js';
+import { loggerOptionsFromEnv } from '../src/app/config/logger.config.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
-import { StorageError } from '../src/storage/storage.error.js';
+import { StorageError } from '../src/domain/errors/storage.error.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
@@ -52,12 +52,12 @@ describe('Request ids in the JSON logs (e2e)', () => {
   });
 
   it('logs a storage failure with the upload id and the id of the request that created it', async () => {
-    backend.failNext(new StorageError('EACCES', 'permission denied', false));
+    backend.failNext(new StorageError('PERMISSION_DENIED', 'permission denied'));
     const res = await request(t.server).post('/uploads').set('X-Request-Id', 'client-req-0043').attach('file', Buffer.from('doomed'), 'doomed.txt').expect(202);
     await expect(t.uploads.waitUntilSettled(res.body.id)).rejects.toThrow(/failed/);
 
     const failure = about(res.body.id).find((l) => l.event === 'upload.store_failed');
-    expect(failure).toMatchObject({ level: 50, uploadId: res.body.id, requestId: 'client-req-0043', errorCode: 'EACCES', final: true });
+    expect(failure).toMatchObject({ level: 50, uploadId: res.body.id, requestId: 'client-req-0043', errorCode: 'PERMISSION_DENIED', final: true });
   });
 
   it('makes an id when the client sends none or an unusable one, and logs the one it echoes', async () => {

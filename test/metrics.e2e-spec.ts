@@ -1,7 +1,7 @@
 import http from 'node:http';
 import request from 'supertest';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
-import { StorageError } from '../src/storage/storage.error.js';
+import { StorageError } from '../src/domain/errors/storage.error.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { baseUrl, randomFile } from './support/multipart.js';
 import { parsePrometheusText, sampleValue } from './support/prometheus.js';
@@ -42,14 +42,14 @@ describe('Prometheus metrics (e2e)', () => {
       ids.push(body.id);
     }
     await Promise.all(ids.map((id) => t.uploads.waitUntilSettled(id)));
-    backend.failNext(new StorageError('EACCES', 'permission denied', false));
+    backend.failNext(new StorageError('PERMISSION_DENIED', 'permission denied'));
     const { body: doomed } = await request(t.server).post('/uploads').attach('file', Buffer.from('doomed'), 'doomed.txt').expect(202);
     await expect(t.uploads.waitUntilSettled(doomed.id)).rejects.toThrow(/failed/);
 
     const m = await scrape(t);
     expect(sampleValue(m, 'stowage_uploads_received_total')).toBe(4);
     expect(sampleValue(m, 'stowage_uploads_stored_total')).toBe(3);
-    expect(sampleValue(m, 'stowage_uploads_failed_total', { code: 'EACCES' })).toBe(1);
+    expect(sampleValue(m, 'stowage_uploads_failed_total', { code: 'PERMISSION_DENIED' })).toBe(1);
     const bytes = sizes.reduce((a, b) => a + b, 0) + 'doomed'.length;
     expect(sampleValue(m, 'stowage_upload_received_bytes_total')).toBe(bytes);
     expect(sampleValue(m, 'stowage_upload_size_bytes_count')).toBe(4);

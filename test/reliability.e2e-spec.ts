@@ -4,7 +4,7 @@ import { until } from './support/until.js';
 import request from 'supertest';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
-import { UploadReconciler } from '../src/uploads/upload-reconciler.service.js';
+import { UploadReconciler } from '../src/uploads/lifecycle/upload-reconciler.service.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { randomFile, sha256 } from './support/multipart.js';
 

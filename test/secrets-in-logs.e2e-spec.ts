@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnService, waitHealthy, type ServiceProcess } from './support/service-process.js';
+import { freePort, serviceEntry, spawnService, waitHealthy, type ServiceProcess } from './support/service-process.js';
 
 const KEYS = ['stowage-key-alpha-0123456789', 'stowage-key-bravo-9876543210'];
 const WRONG = 'not-the-key-but-secret-too-4242';
@@ -62,7 +62,7 @@ describe('No secret reaches a log line (e2e, real process)', () => {
 describe('A configuration error does not echo a secret (e2e, real process)', () => {
   it('names API_KEYS without printing the rejected key', async () => {
     const tooShort = 'shortsecret42';
-    const proc = spawn(process.execPath, [join(process.env.STOWAGE_BUILD_DIR!, 'main.js')], { env: { ...process.env, API_KEYS: tooShort }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [serviceEntry('main.js')], { env: { ...process.env, API_KEYS: tooShort }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     proc.stdout.on('data', (c: Buffer) => (output += c.toString()));
     proc.stderr.on('data', (c: Buffer) => (output += c.toString()));

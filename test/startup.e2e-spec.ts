@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { serviceEntry } from './support/service-process.js';
 
 /** Runs the compiled `main.js` with `env` until it exits (it must, with a bad configuration). */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [join(process.env.STOWAGE_BUILD_DIR!, 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [serviceEntry('main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

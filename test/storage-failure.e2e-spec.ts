@@ -30,7 +30,7 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
       status: 'failed',
       attempts: 1,
       failedAt: expect.any(String),
-      error: { code: 'EACCES', message: expect.stringContaining('permission denied') },
+      error: { code: 'PERMISSION_DENIED', message: expect.stringContaining('permission denied') },
     });
     for (const [i, id] of others.entries()) {
       expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored', sha256: sha256(files[i + 1]!) });
@@ -46,7 +46,7 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
       requestId: expect.any(String),
       filename: 'f0.bin',
       attempt: 1,
-      errorCode: 'EACCES',
+      errorCode: 'PERMISSION_DENIED',
       err: expect.objectContaining({ message: expect.stringContaining('permission denied'), stack: expect.any(String) }),
     });
 

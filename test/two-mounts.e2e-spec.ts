@@ -5,8 +5,8 @@ import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { createTempStorageRoot, type TempStorageRoot } from '../src/testing/temp-storage-root.js';
-import { FileStoredEvent } from '../src/uploads/file-stored.event.js';
-import { UploadsModule } from '../src/uploads/uploads.module.js';
+import { FileStoredEvent } from '../src/domain/events/file-stored.event.js';
+import { UploadsModule } from '../src/uploads/module/uploads.module.js';
 import { until } from './support/until.js';
 
 /** The host's listener: sees the `file.stored` events of both mounts, on the one emitter. */

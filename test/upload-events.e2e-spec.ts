@@ -2,7 +2,7 @@ import request from 'supertest';
 import { v7 as uuidv7 } from 'uuid';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../src/records/upload-record-repository.interface.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
-import { StorageError } from '../src/storage/storage.error.js';
+import { StorageError } from '../src/domain/errors/storage.error.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { baseUrl } from './support/multipart.js';
 import { openEventStream, type ServerSentEvent } from './support/sse.js';
@@ -51,14 +51,14 @@ describe('Live status over Server-Sent Events (e2e)', () => {
     const { t, backend, release, url } = await appWithHeldStorage();
     try {
       const { body } = await request(t.server).post('/uploads').attach('file', Buffer.from('doomed'), 'doomed.txt').expect(202);
-      backend.failWhen((key) => key === body.id, new StorageError('EACCES', 'permission denied', false));
+      backend.failWhen((key) => key === body.id, new StorageError('PERMISSION_DENIED', 'permission denied'));
       const stream = await openEventStream(`${url}/uploads/${body.id}/events`);
       expect(statusOf(await stream.next())).toBe('received');
 
       release();
       const rest = await stream.ended();
       expect(rest.map(statusOf)).toEqual(['failed']);
-      expect(JSON.parse(rest[0]!.data)).toMatchObject({ status: 'failed', error: { code: 'EACCES', message: expect.stringContaining('permission denied') } });
+      expect(JSON.parse(rest[0]!.data)).toMatchObject({ status: 'failed', error: { code: 'PERMISSION_DENIED', message: expect.stringContaining('permission denied') } });
     } finally {
       release();
       await t.close();

@@ -4,7 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { createTempStorageRoot, type TempStorageRoot } from '../src/testing/temp-storage-root.js';
-import { UploadsModule } from '../src/uploads/uploads.module.js';
+import { UploadsModule } from '../src/uploads/module/uploads.module.js';
 
 const header = (context: ExecutionContext, name: string) =>
   context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers[name];

@@ -18,9 +18,9 @@ export const SERVERS = [
   { key: 'raw-stream', label: 'raw-stream', kind: 'baseline', script: 'bench/baselines/raw-stream.mjs', env: {} },
   { key: 'naive', label: 'naive', kind: 'baseline', script: 'bench/baselines/naive.mjs', env: {} },
   { key: 'nest-floor', label: 'nest-floor', kind: 'baseline', script: 'bench/baselines/nest-floor.mjs', env: {} },
-  { key: 'service', label: 'service (fsync)', kind: 'service', script: 'dist/main.js', env: { DURABILITY: 'fsync' } },
+  { key: 'service', label: 'service (fsync)', kind: 'service', script: 'dist/app/main.js', env: { DURABILITY: 'fsync' } },
   // Second instance, only for the durability comparison and 202→stored.
-  { key: 'service-none', label: 'service (none)', kind: 'service', script: 'dist/main.js', env: { DURABILITY: 'none' } },
+  { key: 'service-none', label: 'service (none)', kind: 'service', script: 'dist/app/main.js', env: { DURABILITY: 'none' } },
 ];
 
 export const USAGE = `Usage: npm run bench -- [options]

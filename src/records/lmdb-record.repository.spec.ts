@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import type { UploadRecord } from '../uploads/upload-record.js';
-import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
+import type { UploadRecord } from '../domain/upload-record.js';
+import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import { LmdbRecordRepository } from './lmdb-record.repository.js';
 
 // Against a real LMDB file in a temporary directory.
@@ -41,7 +41,7 @@ describe('LmdbRecordRepository', () => {
   });
 
   it('applies a transition only from an allowed status, removes fields patched to undefined, and reports what is there otherwise', async () => {
-    const created = record({ status: 'failed', error: { code: 'EIO', message: 'disk' }, failedAt: new Date().toISOString() });
+    const created = record({ status: 'failed', error: { code: 'IO_ERROR', message: 'disk' }, failedAt: new Date().toISOString() });
     await sut.create(created);
 
     expect(await sut.transition(created.id, ['received', 'processing'], { status: 'processing' })).toEqual({ ok: false, current: created });

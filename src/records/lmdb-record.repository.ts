@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
-import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
+import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
+import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import type { ListRecordsQuery, TransitionOptions, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
 
 /** Above every id character ([0-9a-f-]) and the separator, so `${status}${END}` bounds a status's keys. */

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
 import { deleteKeysUnder, keysUnder, TEST_REDIS_URL, testRedisPrefix } from '../../test/support/redis.js';
-import type { UploadRecord } from '../uploads/upload-record.js';
-import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
+import type { UploadRecord } from '../domain/upload-record.js';
+import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import { RedisRecordRepository } from './redis-record.repository.js';
 
 // Against the real Redis on 127.0.0.1:6379, under a prefix of its own that is removed afterwards.
@@ -35,7 +35,7 @@ describe('RedisRecordRepository', () => {
   });
 
   it('applies a transition only from an allowed status, removes fields patched to undefined, and reports what is there otherwise', async () => {
-    const created = record({ status: 'failed', error: { code: 'EIO', message: 'disk' }, failedAt: new Date().toISOString() });
+    const created = record({ status: 'failed', error: { code: 'IO_ERROR', message: 'disk' }, failedAt: new Date().toISOString() });
     await sut.create(created);
 
     const refused = await sut.transition(created.id, ['received', 'processing'], { status: 'processing' });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
-import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
+import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
+import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import { CREATE_SCRIPT, DELETE_SCRIPT, LIST_SCRIPT, TRANSITION_SCRIPT } from './redis-record.scripts.js';
 import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
 

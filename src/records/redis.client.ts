@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { redactUrl } from '../uploads/uploads.topology.js';
+import { redactUrl } from './redis-url.js';
 
 /** How long start-up waits for Redis before refusing to start. */
 const CONNECT_TIMEOUT_MS = 5_000;

@@ -1,4 +1,4 @@
-import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
+import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
 
 /** Injection token of the {@link UploadRecordRepository}. */
 export const UPLOAD_RECORD_REPOSITORY = Symbol('UPLOAD_RECORD_REPOSITORY');

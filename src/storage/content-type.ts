@@ -1,5 +1,5 @@
 import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
-import { DisallowedFileTypeError } from '../uploads/errors/disallowed-file-type.error.js';
+import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
 
 /** Bytes file-type needs to recognise every format it knows. */
 export const SNIFF_BYTES = 4100;

@@ -39,7 +39,7 @@ describe('LocalDiskStorage', () => {
     await expect(storage.adopt(KEY, source, expected)).resolves.toBe(true);
 
     await writeFile(storage.pathOf(KEY), 'other bytes of the same len');
-    await expect(storage.adopt(KEY, source, expected)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(storage.adopt(KEY, source, expected)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   const otherFs = existsSync('/dev/shm') ? it : it.skip;
@@ -69,7 +69,7 @@ describe('LocalDiskStorage', () => {
   });
 
   it('rejects a put whose bytes do not match and leaves nothing at the key', async () => {
-    await expect(storage.put(KEY, Readable.from([Buffer.from('tampered bytes!!')]), expected)).rejects.toMatchObject({ code: 'EINTEGRITY' });
+    await expect(storage.put(KEY, Readable.from([Buffer.from('tampered bytes!!')]), expected)).rejects.toMatchObject({ code: 'CONTENT_MISMATCH' });
     expect(await storage.stat(KEY)).toBeUndefined();
     expect(await readdir(join(root, 'files', '.incomplete'))).toEqual([]);
   });

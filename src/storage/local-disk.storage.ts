@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { StorageError } from './storage.error.js';
+import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
 import { BatchedFileWriter, closeFd, forgetDir, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
 
@@ -23,7 +23,7 @@ export class LocalDiskStorage implements StorageBackend {
 
   pathOf(key: string): string {
     // Keys are ids we generate; the check keeps a bug elsewhere from ever turning into a traversal.
-    if (!SAFE_KEY.test(key)) throw new StorageError('EINVALIDKEY', `Invalid storage key ${JSON.stringify(key)}`, false);
+    if (!SAFE_KEY.test(key)) throw new StorageError('INVALID_KEY', `Invalid storage key ${JSON.stringify(key)}`);
     return join(this.shardOf(key), key);
   }
 
@@ -58,9 +58,8 @@ export class LocalDiskStorage implements StorageBackend {
       const sha256 = hash.digest('hex');
       if (size !== expected.size || sha256 !== expected.sha256) {
         throw new StorageError(
-          'EINTEGRITY',
+          'CONTENT_MISMATCH',
           `Staged bytes do not match what was received (size ${size}/${expected.size}, sha256 ${sha256}/${expected.sha256})`,
-          false,
         );
       }
       if (this.durable) await fsyncFd(fd);
@@ -74,7 +73,7 @@ export class LocalDiskStorage implements StorageBackend {
       await writer?.settle();
       if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       await removeFile(temp).catch(() => undefined);
-      throw StorageError.fromFs(err, `store ${key}`);
+      throw StorageError.from(err, `store ${key}`);
     }
   }
 
@@ -91,7 +90,7 @@ export class LocalDiskStorage implements StorageBackend {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
-      throw StorageError.fromFs(err, `store ${key}`);
+      throw StorageError.from(err, `store ${key}`);
     }
   }
 
@@ -128,7 +127,7 @@ export class LocalDiskStorage implements StorageBackend {
     const path = this.pathOf(key);
     // Open first so a missing file is an error here rather than on the response stream.
     const handle = await open(path, 'r').catch((err: unknown) => {
-      throw StorageError.fromFs(err, `open ${key}`);
+      throw StorageError.from(err, `open ${key}`);
     });
     return handle.createReadStream({ start: range?.start, end: range?.end });
   }
@@ -138,7 +137,7 @@ export class LocalDiskStorage implements StorageBackend {
       return { size: (await stat(this.pathOf(key))).size };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw StorageError.fromFs(err, `stat ${key}`);
+      throw StorageError.from(err, `stat ${key}`);
     }
   }
 
@@ -146,7 +145,7 @@ export class LocalDiskStorage implements StorageBackend {
     const incomplete = join(this.root, INCOMPLETE);
     const names = await readdir(incomplete).catch((err: unknown) => {
       if (isNotFound(err)) return [] as string[];
-      throw StorageError.fromFs(err, 'list incomplete');
+      throw StorageError.from(err, 'list incomplete');
     });
     let removed = 0;
     for (const name of names) {
@@ -162,7 +161,7 @@ export class LocalDiskStorage implements StorageBackend {
   async *keys(): AsyncIterable<string> {
     const shards = await readdir(this.root).catch((err: unknown) => {
       if (isNotFound(err)) return [] as string[];
-      throw StorageError.fromFs(err, 'list');
+      throw StorageError.from(err, 'list');
     });
     for (const shard of shards) {
       if (shard.startsWith('.')) continue;
@@ -174,7 +173,7 @@ export class LocalDiskStorage implements StorageBackend {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true }).catch((err: unknown) => {
-      throw StorageError.fromFs(err, `delete ${key}`);
+      throw StorageError.from(err, `delete ${key}`);
     });
   }
 }

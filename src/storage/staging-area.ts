@@ -3,14 +3,14 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
-import { FileTooLargeError } from '../uploads/errors/file-too-large.error.js';
-import { InsufficientStorageError } from '../uploads/errors/insufficient-storage.error.js';
-import { UploadTooSlowError } from '../uploads/errors/upload-too-slow.error.js';
-import { UploadError } from '../uploads/errors/upload.error.js';
+import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
+import { InsufficientStorageError } from '../domain/errors/insufficient-storage.error.js';
+import { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
+import { UploadError } from '../domain/errors/upload.error.js';
 import { type ContentHash, HashThread, inlineHash } from './content-hash.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
 import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
-import { StorageError } from './storage.error.js';
+import { StorageError } from '../domain/errors/storage.error.js';
 
 /** A file fully received into staging: its bytes are on disk under `id`. */
 export interface StagedFile {
@@ -162,6 +162,14 @@ export class StagingArea {
     }
   }
 
+  /**
+   * Whether the staged file is there, asked twice: a network file system may cache "no such file"
+   * for a while, and listing the directory revalidates it. For the rare path where a store found nothing.
+   */
+  async visible(id: string): Promise<boolean> {
+    return (await this.exists(id)) || (await readdir(this.dir)).includes(id);
+  }
+
   async discard(id: string): Promise<void> {
     await removeFile(this.pathOf(id));
   }
@@ -187,6 +195,6 @@ function toReceiveError(err: unknown): Error {
   if (err instanceof UploadError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new InsufficientStorageError();
-  if (typeof code === 'string' && code.startsWith('E')) return StorageError.fromFs(err, 'stage upload');
+  if (typeof code === 'string' && code.startsWith('E')) return StorageError.from(err, 'stage upload');
   return err instanceof Error ? err : new Error(String(err));
 }

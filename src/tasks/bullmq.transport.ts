@@ -1,21 +1,23 @@
 import { Logger } from '@nestjs/common';
 import type { Queue, Worker } from 'bullmq';
-import type { FileReceivedEvent } from '../uploads/file-received.event.js';
+import pTimeout from 'p-timeout';
 import type { RetryPolicy } from './retry-policy.js';
 import { STORAGE_BACKOFF, STORE_JOB, toJobData } from './storage-job.js';
-import type { TaskTransport } from './task-transport.interface.js';
+import type { StorageTask, StorageTaskHandler, TaskTransport } from './task-transport.interface.js';
 
 /** How long a queue-wide backlog count is reused: `backlog()` sits on the upload hot path. */
 const BACKLOG_TTL_MS = 1_000;
 
 /**
- * Storage work as BullMQ jobs in Redis, worked by every process with a worker role. The job id is
- * the upload id, so queueing an upload again while its job is pending (recovery at start, a retry
- * racing a worker) is a no-op in Redis rather than a second job. Finished jobs are removed: the
- * record is the lasting outcome, and a later retry of the upload must be able to queue it again.
+ * Storage work as BullMQ jobs in Redis, worked by every process with a worker role (its
+ * `StorageJobProcessor` runs the handler registered here). The job id is the upload id, so queueing
+ * an upload again while its job is pending (recovery at start, a retry racing a worker) is a no-op
+ * in Redis rather than a second job. Finished jobs are removed: the record is the lasting outcome,
+ * and a later retry of the upload must be able to queue it again.
  */
 export class BullMqTransport implements TaskTransport {
   private readonly logger = new Logger(BullMqTransport.name);
+  private handler?: StorageTaskHandler;
   private worker?: Worker;
   private counted = { value: 0, at: 0 };
   private counting?: Promise<void>;
@@ -31,8 +33,15 @@ export class BullMqTransport implements TaskTransport {
     queue.on('error', (err) => this.logger.error({ msg: 'storage queue connection error', event: 'upload.queue_error', err }));
   }
 
-  /** The worker side is `StorageJobProcessor`, which BullMQ calls and which calls `FileStorageService` itself. */
-  process(): void {}
+  process(handler: StorageTaskHandler): void {
+    this.handler = handler;
+  }
+
+  /** The registered storage work, for this process's worker. */
+  get work(): StorageTaskHandler {
+    if (!this.handler) throw new Error('BullMqTransport has no handler: no storage work registered');
+    return this.handler;
+  }
 
   /** Attaches this process's worker, so shutdown can drain it. */
   attach(worker: Worker): void {
@@ -43,7 +52,7 @@ export class BullMqTransport implements TaskTransport {
     });
   }
 
-  async dispatch(task: FileReceivedEvent): Promise<void> {
+  async dispatch(task: StorageTask): Promise<void> {
     const adding = this.queue.add(STORE_JOB, toJobData(task), {
       jobId: task.uploadId,
       attempts: this.retry.attempts,
@@ -77,28 +86,17 @@ export class BullMqTransport implements TaskTransport {
     return this.counted.value;
   }
 
-  /** Waits for the queue-wide count, for callers that need it now rather than within a second. */
-  async queued(): Promise<number> {
-    await (this.counting ??= this.count());
-    return this.counted.value;
-  }
-
   /**
-   * Stops fetching jobs and waits up to `timeoutMs` for running ones. What is still running then
-   * is left active in Redis: its lock expires and another worker takes the job over.
+   * Waits for pending `queue.add` calls and, with a worker in this process, for the jobs this
+   * process queued; then stops fetching jobs and waits for running ones. What is still running at
+   * the deadline is left active in Redis: its lock expires and another worker takes the job over.
    */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    // Every accepted upload reaches Redis first: from there any worker can finish it.
-    let finished = await Promise.race([Promise.allSettled(this.adding).then(() => true as const), timedOut]);
     const worker = this.worker;
-    if (worker && finished) finished = await Promise.race([this.ownJobsSettled(deadline), timedOut]);
-    if (worker && finished) finished = await Promise.race([worker.pause().then(() => true as const), timedOut]);
-    clearTimeout(timer);
+    let finished = await beforeDeadline(Promise.allSettled(this.adding).then(() => true), deadline);
+    if (worker && finished) finished = await beforeDeadline(this.ownJobsSettled(deadline), deadline);
+    if (worker && finished) finished = await beforeDeadline(worker.pause().then(() => true), deadline);
     if (worker && !finished) await worker.close(true);
     return finished;
   }
@@ -130,4 +128,9 @@ export class BullMqTransport implements TaskTransport {
       this.counting = undefined;
     }
   }
+}
+
+/** `work`'s result, or false once `deadline` (epoch ms) has passed. */
+function beforeDeadline(work: Promise<boolean>, deadline: number): Promise<boolean> {
+  return pTimeout(work, { milliseconds: Math.max(0, deadline - Date.now()), fallback: () => false });
 }

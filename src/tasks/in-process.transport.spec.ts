@@ -1,7 +1,12 @@
-import { FileReceivedEvent } from '../uploads/file-received.event.js';
+import { FileReceivedEvent } from '../domain/events/file-received.event.js';
 import { InProcessTransport } from './in-process.transport.js';
+import type { StorageTask, StorageTaskHandler } from './task-transport.interface.js';
 
-const task = (id: string) => new FileReceivedEvent(id, `${id}.txt`, 'text/plain', 1, 'a'.repeat(64), new Date().toISOString());
+const task = (id: string) =>
+  new FileReceivedEvent({ uploadId: id, filename: `${id}.txt`, mimeType: 'text/plain', size: 1, sha256: 'a'.repeat(64), receivedAt: new Date().toISOString() });
+
+/** Storage work that only runs `run`. */
+const work = (run: (task: StorageTask, attempt: number) => Promise<void>): StorageTaskHandler => ({ run, giveUp: async () => undefined, finished: async () => undefined });
 
 /** A promise the test settles when it wants to. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -17,10 +22,10 @@ describe('InProcessTransport', () => {
     const sut = new InProcessTransport(1, retry);
     const first = gate();
     const done: string[] = [];
-    sut.process(async (t) => {
+    sut.process(work(async (t) => {
       if (t.uploadId === 'a') await first.promise;
       done.push(t.uploadId);
-    });
+    }));
     await sut.dispatch(task('a'));
     await sut.dispatch(task('b')); // waits behind a: concurrency 1
 
@@ -35,11 +40,11 @@ describe('InProcessTransport', () => {
     const sut = new InProcessTransport(2, retry);
     const attempts = new Map<string, number>();
     const running = gate();
-    sut.process(async (t, attempt) => {
+    sut.process(work(async (t, attempt) => {
       attempts.set(t.uploadId, attempt);
       if (t.uploadId === 'slow') await running.promise;
       if (t.uploadId === 'flaky' && attempt < 2) throw new Error('transient');
-    });
+    }));
     await sut.dispatch(task('slow'));
     await sut.dispatch(task('flaky'));
 
@@ -53,7 +58,7 @@ describe('InProcessTransport', () => {
 
   it('refuses work once drained, instead of dropping it silently', async () => {
     const sut = new InProcessTransport(1, retry);
-    sut.process(async () => undefined);
+    sut.process(work(async () => undefined));
     await sut.drain(1_000);
 
     await expect(sut.dispatch(task('after'))).rejects.toThrow(/shut down/);
@@ -62,7 +67,7 @@ describe('InProcessTransport', () => {
   it('gives up waiting at the timeout and reports it', async () => {
     const sut = new InProcessTransport(1, retry);
     const never = gate();
-    sut.process(() => never.promise);
+    sut.process(work(() => never.promise));
     await sut.dispatch(task('stuck'));
 
     await expect(sut.drain(20)).resolves.toBe(false);

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import PQueue from 'p-queue';
-import type { FileReceivedEvent } from '../uploads/file-received.event.js';
+import pTimeout from 'p-timeout';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';
-import type { StorageTaskHandler, TaskTransport } from './task-transport.interface.js';
+import type { StorageTask, StorageTaskHandler, TaskTransport } from './task-transport.interface.js';
 
 /**
  * The embedded default: tasks run in this process with bounded concurrency. A retry waits outside
@@ -29,7 +29,7 @@ export class InProcessTransport implements TaskTransport {
     this.handler = handler;
   }
 
-  async dispatch(task: FileReceivedEvent): Promise<void> {
+  async dispatch(task: StorageTask): Promise<void> {
     // Loud, not silent: the caller logs it and the record stays unsettled for the next start.
     if (this.closed) throw new Error(`storage work has shut down; upload ${task.uploadId} is stored at the next start`);
     this.enqueue(task, 1);
@@ -45,12 +45,7 @@ export class InProcessTransport implements TaskTransport {
    * shutdown began must be stored (or failed) by the time shutdown returns.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const done = await Promise.race([this.idle(), timedOut]);
-    clearTimeout(timer);
+    const done = await pTimeout(this.idle(), { milliseconds: timeoutMs, fallback: () => false });
     this.closed = true;
     for (const retry of this.retryTimers) clearTimeout(retry);
     this.retryTimers.clear();
@@ -72,16 +67,16 @@ export class InProcessTransport implements TaskTransport {
     return true;
   }
 
-  private enqueue(task: FileReceivedEvent, attempt: number): void {
+  private enqueue(task: StorageTask, attempt: number): void {
     if (this.closed) return;
     void this.queue.add(() => this.run(task, attempt));
     this.wakeDrain?.();
   }
 
-  private async run(task: FileReceivedEvent, attempt: number): Promise<void> {
+  private async run(task: StorageTask, attempt: number): Promise<void> {
     if (!this.handler) throw new Error('InProcessTransport has no handler: no worker registered');
     try {
-      await this.handler(task, attempt);
+      await this.handler.run(task, attempt);
     } catch (err) {
       if (attempt >= this.retry.attempts) {
         // The handler records final failures itself; reaching here means it could not.

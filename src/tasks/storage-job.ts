@@ -1,5 +1,7 @@
-import { StorageError } from '../storage/storage.error.js';
-import { FileReceivedEvent } from '../uploads/file-received.event.js';
+import { StorageError } from '../domain/errors/storage.error.js';
+import { FileReceivedEvent, type FileReceivedPayload } from '../domain/events/file-received.event.js';
+import { payloadOf } from '../domain/events/upload-event.js';
+import type { StorageTask } from './task-transport.interface.js';
 
 /** Name of the module's BullMQ queue; its Redis keys are `<redis.prefix>:uploads:*`. */
 export const UPLOADS_QUEUE = 'uploads';
@@ -10,28 +12,20 @@ export const STORE_JOB = 'store';
 /** Backoff type of storage jobs, resolved by the workers' custom strategy (the module's retry policy). */
 export const STORAGE_BACKOFF = 'stowage-retry-policy';
 
-/** A storage job's data: the `file.received` event as plain JSON (ids and references, never bytes). */
-export interface StorageJobData {
-  eventName: typeof FileReceivedEvent.eventName;
-  version: 1;
-  uploadId: string;
-  filename: string;
-  mimeType: string;
-  size: number;
-  sha256: string;
-  receivedAt: string;
-  requestId?: string;
+/** A storage job's data: the `file.received` payload and its version (ids and references, never bytes). */
+export type StorageJobData = FileReceivedPayload & { version: 1 };
+
+export function toJobData(task: StorageTask): StorageJobData {
+  return { ...payloadOf(task), version: task.version };
 }
 
-export function toJobData(event: FileReceivedEvent): StorageJobData {
-  const { uploadId, filename, mimeType, size, sha256, receivedAt, requestId } = event;
-  return { eventName: FileReceivedEvent.eventName, version: 1, uploadId, filename, mimeType, size, sha256, receivedAt, requestId };
-}
-
-/** Rebuilds the event on the worker; a payload of another shape or version is a permanent error. */
-export function fromJobData(data: StorageJobData): FileReceivedEvent {
-  if (data?.eventName !== FileReceivedEvent.eventName || data.version !== 1) {
-    throw new StorageError('EJOBDATA', `Unsupported storage job payload (${String(data?.eventName)} v${String(data?.version)})`, false);
+/** Rebuilds the task on the worker; a payload of another version is a permanent error. */
+export function fromJobData(data: StorageJobData): StorageTask {
+  const { version, ...payload } = data ?? {};
+  if (version !== 1 || typeof payload.uploadId !== 'string') {
+    throw new StorageError('INVALID_JOB_DATA', `Unsupported storage job payload (version ${String(version)})`);
   }
-  return new FileReceivedEvent(data.uploadId, data.filename, data.mimeType, data.size, data.sha256, data.receivedAt, data.requestId);
+  // Jobs queued before the payload shape settled also carried the event's name.
+  delete (payload as { eventName?: unknown }).eventName;
+  return new FileReceivedEvent(payload);
 }

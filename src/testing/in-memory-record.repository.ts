@@ -1,6 +1,6 @@
-import { IdempotencyKeyTakenError } from '../records/idempotency-key-taken.error.js';
+import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from '../records/upload-record-repository.interface.js';
-import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
+import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
 
 /** Record repository for unit tests of one class: a Map, with copies in and out like a real store. */
 export class InMemoryRecordRepository implements UploadRecordRepository {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { StorageError } from '../storage/storage.error.js';
+import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from '../storage/storage-backend.interface.js';
 
 /**
@@ -47,14 +47,14 @@ export class InMemoryStorage implements StorageBackend {
     const bytes = Buffer.concat(chunks);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (bytes.length !== expected.size || sha256 !== expected.sha256) {
-      throw new StorageError('EINTEGRITY', 'content does not match', false);
+      throw new StorageError('CONTENT_MISMATCH', 'content does not match');
     }
     this.objects.set(key, bytes);
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {
     const bytes = this.objects.get(key);
-    if (!bytes) throw new StorageError('ENOENT', `no object ${key}`, false);
+    if (!bytes) throw new StorageError('NOT_FOUND', `no object ${key}`);
     return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]);
   }
 

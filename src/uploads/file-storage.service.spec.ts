@@ -8,18 +8,18 @@ import { Logger, LoggerModule } from 'nestjs-pino';
 import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND } from '../storage/storage-backend.interface.js';
-import { StorageError } from '../storage/storage.error.js';
+import { StorageError } from '../domain/errors/storage.error.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
 import { InMemoryRecordRepository } from '../testing/in-memory-record.repository.js';
 import { InMemoryStorage } from '../testing/in-memory.storage.js';
-import { FileFailedEvent } from './file-failed.event.js';
-import { FileReceivedEvent } from './file-received.event.js';
+import { FileFailedEvent } from '../domain/events/file-failed.event.js';
+import { FileReceivedEvent } from '../domain/events/file-received.event.js';
 import { FileStorageService } from './file-storage.service.js';
-import { FileStoredEvent } from './file-stored.event.js';
-import { UploadEventsPublisher } from './upload-events.publisher.js';
-import type { UploadRecord } from './upload-record.js';
-import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
-import { resolveUploadsOptions } from './uploads.options.js';
+import { FileStoredEvent } from '../domain/events/file-stored.event.js';
+import { UploadEventsPublisher } from './events/upload-events.publisher.js';
+import type { UploadRecord } from '../domain/upload-record.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
+import { resolveUploadsOptions } from './module/uploads.options.js';
 
 /** A transport that only records what it was given: these tests drive `process()` themselves. */
 class RecordingTransport implements TaskTransport {
@@ -111,9 +111,9 @@ describe('FileStorageService', () => {
 
   it('asks for a retry on a transient error, then stores on the next attempt', async () => {
     const event = await receive('flaky disk');
-    backend.failNext(new StorageError('EBUSY', 'device busy', true));
+    backend.failNext(new StorageError('BUSY', 'device busy'));
 
-    await expect(sut.process(event, 1)).rejects.toMatchObject({ code: 'EBUSY' });
+    await expect(sut.process(event, 1)).rejects.toMatchObject({ code: 'BUSY' });
     expect((await records.get(event.uploadId))?.status).toBe('processing');
 
     await sut.process(event, 2);
@@ -125,13 +125,13 @@ describe('FileStorageService', () => {
 
   it('ends failed on a permanent error, with the error on the record, one JSON log line and file.failed', async () => {
     const event = await receive('doomed', 'report.pdf');
-    backend.failNext(new StorageError('EACCES', 'permission denied', false));
+    backend.failNext(new StorageError('PERMISSION_DENIED', 'permission denied'));
 
     await sut.process(event, 1);
     await flush();
 
     const record = await records.get(event.uploadId);
-    expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'EACCES', message: 'permission denied' } });
+    expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'PERMISSION_DENIED', message: 'permission denied' } });
     expect(await staging.exists(event.uploadId)).toBe(true); // kept for a retry
     expect(emitted).toEqual([expect.objectContaining({ eventName: 'file.failed', uploadId: event.uploadId })]);
 
@@ -141,7 +141,7 @@ describe('FileStorageService', () => {
       event: 'upload.store_failed',
       filename: 'report.pdf',
       attempt: 1,
-      errorCode: 'EACCES',
+      errorCode: 'PERMISSION_DENIED',
       requestId: 'req-1',
       final: true,
       err: expect.objectContaining({ message: 'permission denied', stack: expect.stringContaining('StorageError') }),
@@ -150,11 +150,11 @@ describe('FileStorageService', () => {
 
   it('gives up after the last attempt of a transient error', async () => {
     const event = await receive('never works');
-    backend.failNext(new StorageError('EIO', 'i/o error', true));
+    backend.failNext(new StorageError('IO_ERROR', 'i/o error'));
 
     await sut.process(event, 3);
 
-    expect(await records.get(event.uploadId)).toMatchObject({ status: 'failed', error: { code: 'EIO' } });
+    expect(await records.get(event.uploadId)).toMatchObject({ status: 'failed', error: { code: 'IO_ERROR' } });
   });
 
   it('is idempotent: a second run after storing changes nothing', async () => {
@@ -167,14 +167,24 @@ describe('FileStorageService', () => {
     expect(emitted.filter((e) => e.eventName === 'file.stored')).toHaveLength(1);
   });
 
-  it('hands file.received to the transport instead of storing inline', async () => {
+  it('hands its own file.received to the transport in the same turn, instead of storing inline', async () => {
     const event = await receive('queued');
     const transport = moduleRef.get<RecordingTransport>(TASK_TRANSPORT);
 
-    moduleRef.get(EventEmitter2).emit(FileReceivedEvent.eventName, event);
-    await flush();
+    moduleRef.get(UploadEventsPublisher).publish(event);
 
     expect(transport.dispatched.map((e) => e.uploadId)).toEqual([event.uploadId]);
+    await flush();
     expect(backend.started).toEqual([]);
+  });
+
+  it('leaves a file.received it did not publish to the module that did (another mount)', async () => {
+    const event = await receive('elsewhere');
+    const transport = moduleRef.get<RecordingTransport>(TASK_TRANSPORT);
+
+    moduleRef.get(EventEmitter2).emit(FileReceivedEvent.eventName, FileReceivedEvent.fromRecord((await records.get(event.uploadId))!));
+    await flush();
+
+    expect(transport.dispatched).toEqual([]);
   });
 });

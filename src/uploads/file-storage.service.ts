@@ -1,20 +1,21 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
+import { StorageError } from '../domain/errors/storage.error.js';
+import { FileFailedEvent } from '../domain/events/file-failed.event.js';
+import { FileReceivedEvent } from '../domain/events/file-received.event.js';
+import { FileStoredEvent } from '../domain/events/file-stored.event.js';
+import { UNSETTLED_STATUSES } from '../domain/upload-record.js';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../storage/storage-backend.interface.js';
-import { StorageError } from '../storage/storage.error.js';
-import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
-import { FileFailedEvent } from './file-failed.event.js';
-import { FileReceivedEvent } from './file-received.event.js';
-import { FileStoredEvent } from './file-stored.event.js';
-import { UploadEventsPublisher } from './upload-events.publisher.js';
-import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
-import type { ResolvedUploadsOptions } from './uploads.options.js';
+import { TASK_TRANSPORT, type StorageTask, type TaskTransport } from '../tasks/task-transport.interface.js';
+import { UploadEventsPublisher } from './events/upload-events.publisher.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
+import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 
 /**
  * Moves staged bytes to their final place. `store()` is the one core step; the `file.received`
- * listener hands events to the task transport, which calls `process()` with bounded concurrency
+ * listener hands events to the task transport, which runs `process()` with bounded concurrency
  * and retries, in this process or in a worker.
  */
 @Injectable()
@@ -31,15 +32,21 @@ export class FileStorageService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.transport.process((task, attempt) => this.process(task, attempt));
+    this.transport.process({
+      run: (task, attempt) => this.process(task, attempt),
+      giveUp: (task, reason, attempts) => this.fail(task, reason, attempts),
+      finished: (task) => this.requeueIfPutBack(task),
+    });
   }
 
   /**
-   * Synchronous on purpose: the hand-off to the transport starts in the same turn as the event, so an
-   * upload accepted before shutdown begins is already the transport's work when it drains.
+   * Synchronous on purpose: the hand-off to the transport starts in the same turn as the event, so
+   * an upload accepted before shutdown begins is already the transport's work when it drains. Only
+   * this module's own uploads: another mount in the same app has its own storage.
    */
   @OnEvent(FileReceivedEvent.eventName)
   async onFileReceived(event: FileReceivedEvent): Promise<void> {
+    if (!this.events.published(event)) return;
     try {
       await this.transport.dispatch(event);
     } catch (err) {
@@ -52,18 +59,18 @@ export class FileStorageService implements OnModuleInit {
    * One attempt with its outcome handled: resolves when the upload is settled (stored, or failed
    * for good) and throws only to ask the transport for another attempt.
    */
-  async process(event: FileReceivedEvent, attempt: number): Promise<void> {
+  async process(task: StorageTask, attempt: number): Promise<void> {
     try {
-      await this.store(event, attempt);
+      await this.store(task, attempt);
     } catch (err) {
-      const error = StorageError.fromFs(err, 'store');
+      const error = await this.explain(task, StorageError.from(err, 'store'));
       const final = !error.transient || attempt >= this.options.retry.attempts;
       this.logger.error({
         msg: final ? 'storing upload failed' : 'storing upload failed, will retry',
         event: 'upload.store_failed',
-        uploadId: event.uploadId,
-        requestId: event.requestId,
-        filename: event.filename,
+        uploadId: task.uploadId,
+        requestId: task.requestId,
+        filename: task.filename,
         attempt,
         maxAttempts: this.options.retry.attempts,
         final,
@@ -71,30 +78,30 @@ export class FileStorageService implements OnModuleInit {
         err: error,
       });
       if (!final) throw error;
-      await this.fail(event, error, attempt);
+      await this.fail(task, error, attempt);
     }
   }
 
   /** Idempotent: running it again after a crash at any point leaves exactly one verified copy. */
-  async store(event: FileReceivedEvent, attempt = 1): Promise<void> {
+  async store(task: StorageTask, attempt = 1): Promise<void> {
     // Not durable: a crash that loses it leaves `received`, and recovery runs this again.
-    const started = await this.records.transition(event.uploadId, ['received', 'processing'], { status: 'processing', attempts: attempt }, { durable: false });
+    const started = await this.records.transition(task.uploadId, UNSETTLED_STATUSES, { status: 'processing', attempts: attempt }, { durable: false });
     if (!started.ok) return; // deleted, or already settled by an earlier run
 
-    const moved = await this.place(event);
+    const moved = await this.place(task);
 
-    const stored = await this.records.transition(event.uploadId, ['processing'], {
+    const stored = await this.records.transition(task.uploadId, ['processing'], {
       status: 'stored',
       storedAt: new Date().toISOString(),
       error: undefined,
     });
     if (!stored.ok) {
       // Deleted while we were copying: do not leave orphaned bytes behind.
-      if (!stored.current) await this.backend.delete(event.uploadId);
+      if (!stored.current) await this.backend.delete(task.uploadId);
       return;
     }
-    if (!moved) await this.staging.discard(event.uploadId);
-    this.logger.log({ msg: 'upload stored', event: 'upload.stored', uploadId: event.uploadId, requestId: event.requestId, size: event.size, attempt });
+    if (!moved) await this.staging.discard(task.uploadId);
+    this.logger.log({ msg: 'upload stored', event: 'upload.stored', uploadId: task.uploadId, requestId: task.requestId, size: task.size, attempt });
     this.events.publish(FileStoredEvent.fromRecord(stored.record));
   }
 
@@ -102,29 +109,43 @@ export class FileStorageService implements OnModuleInit {
    * Moves the staged file into the backend when it can (same filesystem), else copies it.
    * Resolves whether it was moved, i.e. no staged copy is left to discard.
    */
-  private async place(event: FileReceivedEvent): Promise<boolean> {
-    const expected = { size: event.size, sha256: event.sha256 };
-    if (await this.backend.adopt?.(event.uploadId, this.staging.pathOf(event.uploadId), expected)) return true;
-    await this.backend.put(event.uploadId, this.staging.open(event.uploadId), expected);
+  private async place(task: StorageTask): Promise<boolean> {
+    const expected = { size: task.size, sha256: task.sha256 };
+    if (await this.backend.adopt?.(task.uploadId, this.staging.pathOf(task.uploadId), expected)) return true;
+    await this.backend.put(task.uploadId, this.staging.open(task.uploadId), expected);
     return false;
   }
 
-  /** Whether an earlier attempt already moved the upload's bytes into the backend. */
-  async placed(event: FileReceivedEvent): Promise<boolean> {
-    return (await this.backend.stat(event.uploadId))?.size === event.size;
+  /**
+   * A missing source on an unsettled upload whose bytes are not in the backend either means this
+   * process looks at another disk than the one that staged it: say so, and fail at once.
+   */
+  private async explain(task: StorageTask, error: StorageError): Promise<StorageError> {
+    if (error.code !== 'NOT_FOUND' || (await this.staging.visible(task.uploadId))) return error;
+    if ((await this.backend.stat(task.uploadId))?.size === task.size) return error;
+    const path = this.staging.pathOf(task.uploadId);
+    const hint = this.options.transport === 'bullmq' ? '; the storage root must be one volume shared by every API and worker process' : '';
+    this.logger.error({ msg: `staged bytes not found${hint}`, event: 'upload.staging_unreachable', uploadId: task.uploadId, requestId: task.requestId, stagingPath: path });
+    return new StorageError('STAGING_UNREACHABLE', `Staged bytes not found at ${path} by process ${process.pid}${hint ? '; is the storage root shared?' : ''}`, { cause: error });
   }
 
   /**
-   * Settles an upload as failed for good; a no-op when it is already settled or gone. Also called by
-   * a queue worker for failures decided outside `process` (a job BullMQ gave up on, staging not visible).
+   * Settles an upload as failed for good; a no-op when it is already settled or gone. Also the
+   * transport's way to settle a task it gave up on outside `process` (its worker kept dying).
    */
-  async fail(event: FileReceivedEvent, error: StorageError, attempt: number): Promise<void> {
-    const failed = await this.records.transition(event.uploadId, ['received', 'processing'], {
+  async fail(task: StorageTask, error: StorageError, attempt: number): Promise<void> {
+    const failed = await this.records.transition(task.uploadId, UNSETTLED_STATUSES, {
       status: 'failed',
       failedAt: new Date().toISOString(),
       attempts: attempt,
       error: { code: error.code, message: error.message },
     });
     if (failed.ok) this.events.publish(FileFailedEvent.fromRecord(failed.record));
+  }
+
+  /** An upload put back to `received` while its task was running (a retry) gets a task again. */
+  private async requeueIfPutBack(task: StorageTask): Promise<void> {
+    const record = await this.records.get(task.uploadId);
+    if (record?.status === 'received') await this.transport.dispatch(FileReceivedEvent.fromRecord(record));
   }
 }

@@ -1,9 +1,9 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { InMemoryRecordRepository } from '../testing/in-memory-record.repository.js';
-import { UploadNotFoundError } from './errors/upload-not-found.error.js';
-import type { UploadRecord } from './upload-record.js';
+import { UploadNotFoundError } from '../domain/errors/upload-not-found.error.js';
+import type { UploadRecord } from '../domain/upload-record.js';
 import { UploadStatusService } from './upload-status.service.js';
-import type { ResolvedUploadsOptions } from './uploads.options.js';
+import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 
 const record = (id: string): UploadRecord => ({
   id,
@@ -44,9 +44,9 @@ describe('UploadStatusService', () => {
   });
 
   it('completes after one record for an upload that is already settled', async () => {
-    await records.transition('u1', ['received'], { status: 'failed', error: { code: 'EACCES', message: 'denied' } });
+    await records.transition('u1', ['received'], { status: 'failed', error: { code: 'PERMISSION_DENIED', message: 'denied' } });
     const seen = await lastValueFrom(sut.watch('u1').pipe(toArray()));
-    expect(seen).toEqual([expect.objectContaining({ status: 'failed', error: { code: 'EACCES', message: 'denied' } })]);
+    expect(seen).toEqual([expect.objectContaining({ status: 'failed', error: { code: 'PERMISSION_DENIED', message: 'denied' } })]);
   });
 
   it('errors with UploadNotFoundError when the upload is deleted while watched', async () => {

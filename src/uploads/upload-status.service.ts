@@ -2,13 +2,13 @@ import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/comm
 import { OnEvent } from '@nestjs/event-emitter';
 import { Observable, Subject } from 'rxjs';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
-import { UploadNotFoundError } from './errors/upload-not-found.error.js';
-import { FileFailedEvent } from './file-failed.event.js';
-import { FileReceivedEvent } from './file-received.event.js';
-import { FileStoredEvent } from './file-stored.event.js';
-import { SETTLED_STATUSES, type UploadRecord } from './upload-record.js';
-import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
-import type { ResolvedUploadsOptions } from './uploads.options.js';
+import { UploadNotFoundError } from '../domain/errors/upload-not-found.error.js';
+import { FileFailedEvent } from '../domain/events/file-failed.event.js';
+import { FileReceivedEvent } from '../domain/events/file-received.event.js';
+import { FileStoredEvent } from '../domain/events/file-stored.event.js';
+import { SETTLED_STATUSES, type UploadRecord } from '../domain/upload-record.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
+import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 
 /**
  * Live status of uploads. The record repository is the source of truth; a watcher re-reads it when

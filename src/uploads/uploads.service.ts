@@ -1,27 +1,23 @@
-import { statfs, writeFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea, type StagedFile } from '../storage/staging-area.js';
 import { STORAGE_BACKEND, type ByteRange, type StorageBackend } from '../storage/storage-backend.interface.js';
-import { TASK_TRANSPORT, type TaskTransport } from '../tasks/task-transport.interface.js';
-import { IdempotencyKeyTakenError } from '../records/idempotency-key-taken.error.js';
-import { ChecksumMismatchError } from './errors/checksum-mismatch.error.js';
-import { IdempotencyKeyReusedError } from './errors/idempotency-key-reused.error.js';
-import { UploadNotRetryableError } from './errors/upload-not-retryable.error.js';
-import { UploadNotFoundError } from './errors/upload-not-found.error.js';
-import { UploadNotStoredError } from './errors/upload-not-stored.error.js';
-import { FileFailedEvent } from './file-failed.event.js';
-import { FileReceivedEvent } from './file-received.event.js';
-import { FileStoredEvent } from './file-stored.event.js';
-import { normalizeFilename } from './filename.js';
-import { UploadAdmission } from './upload-admission.service.js';
-import { UploadEventsPublisher } from './upload-events.publisher.js';
-import type { UploadRecord, UploadStatus } from './upload-record.js';
-import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
-import type { ResolvedUploadsOptions } from './uploads.options.js';
+import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
+import { ChecksumMismatchError } from '../domain/errors/checksum-mismatch.error.js';
+import { IdempotencyKeyReusedError } from '../domain/errors/idempotency-key-reused.error.js';
+import { UploadNotRetryableError } from '../domain/errors/upload-not-retryable.error.js';
+import { UploadNotFoundError } from '../domain/errors/upload-not-found.error.js';
+import { UploadNotStoredError } from '../domain/errors/upload-not-stored.error.js';
+import { FileReceivedEvent } from '../domain/events/file-received.event.js';
+import { normalizeFilename } from '../domain/filename.js';
+import { UploadAdmission } from './lifecycle/upload-admission.service.js';
+import { UploadEventsPublisher } from './events/upload-events.publisher.js';
+import { UploadStatusService } from './upload-status.service.js';
+import { SETTLED_STATUSES, type UploadRecord, type UploadStatus } from '../domain/upload-record.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
+import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 
 export interface UploadMetadata {
   /** Client-side name; normalized and kept as metadata only. */
@@ -46,16 +42,15 @@ export interface UploadPage {
 @Injectable()
 export class UploadsService {
   private readonly logger = new Logger(UploadsService.name);
-  private readonly settledWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
     @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
-    @Inject(TASK_TRANSPORT) private readonly transport: TaskTransport,
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
     private readonly staging: StagingArea,
     private readonly events: UploadEventsPublisher,
     private readonly admission: UploadAdmission,
+    private readonly status: UploadStatusService,
   ) {}
 
   /** Streams `source` into staging under the module's limits, then accepts it like an HTTP upload. */
@@ -177,80 +172,17 @@ export class UploadsService {
   }
 
   /**
-   * Resolves with the record once the upload is `stored`; rejects once it is `failed` or after
-   * `timeoutMs`. Event-driven, so a test can await background work without polling or sleeping.
+   * Resolves with the record once the upload is `stored`; rejects once it is `failed`, when it does
+   * not exist, or after `timeoutMs`. Event-driven (it follows `UploadStatusService.watch`), so a test
+   * can await background work without polling or sleeping.
    */
-  waitUntilSettled(id: string, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<UploadRecord> {
-    return new Promise<UploadRecord>((resolve, reject) => {
-      const waiters = this.settledWaiters.get(id) ?? new Set<() => void>();
-      this.settledWaiters.set(id, waiters);
-      const stop = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        if (waiters.size === 0 && this.settledWaiters.get(id) === waiters) this.settledWaiters.delete(id);
-      };
-      const check = () => {
-        this.records.get(id).then((record) => {
-          if (!record) {
-            stop();
-            reject(new UploadNotFoundError(id));
-          } else if (record.status === 'stored') {
-            stop();
-            resolve(record);
-          } else if (record.status === 'failed') {
-            stop();
-            reject(Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record }));
-          }
-        }, (err: unknown) => {
-          stop();
-          reject(err as Error);
-        });
-      };
-      const timer = setTimeout(() => {
-        stop();
-        reject(new Error(`Upload ${id} did not settle within ${timeoutMs} ms`));
-      }, timeoutMs);
-      // Subscribe first, then look: an upload that settles in between is still seen.
-      waiters.add(check);
-      check();
-    });
-  }
-
-  @OnEvent(FileStoredEvent.eventName)
-  @OnEvent(FileFailedEvent.eventName)
-  protected onSettled(event: FileStoredEvent | FileFailedEvent): void {
-    this.recheckSettled(event.uploadId);
-  }
-
-  /** Wakes `waitUntilSettled` callers of `uploadId`; the queue transport calls it for work done in another process. */
-  recheckSettled(uploadId: string): void {
-    for (const check of this.settledWaiters.get(uploadId) ?? []) check();
-  }
-
-  /** Unsettled uploads queued, running or waiting for a retry in this process. */
-  backlog(): number {
-    return this.transport.backlog();
-  }
-
-  /** Uploads whose bytes are streaming in right now (admitted, not yet answered), in this process. */
-  inFlight(): number {
-    return this.admission.uploadsInFlight;
-  }
-
-  /** Whether the storage root takes writes, and its free space; for health checks. */
-  async probeStorage(): Promise<{ writable: boolean; freeBytes: number; totalBytes: number; error?: string }> {
-    const root = this.options.storageRoot;
-    const probe = join(root, `.probe-${process.pid}`);
-    let writable = true;
-    let error: string | undefined;
-    try {
-      await writeFile(probe, 'ok');
-      await rm(probe, { force: true });
-    } catch (err) {
-      writable = false;
-      error = (err as Error).message;
-    }
-    const fs = await statfs(root).catch(() => undefined);
-    return { writable, freeBytes: fs ? fs.bavail * fs.bsize : 0, totalBytes: fs ? fs.blocks * fs.bsize : 0, error };
+  async waitUntilSettled(id: string, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<UploadRecord> {
+    const settled = this.status.watch(id).pipe(
+      filter((record) => SETTLED_STATUSES.includes(record.status)),
+      timeout({ first: timeoutMs, with: () => throwError(() => new Error(`Upload ${id} did not settle within ${timeoutMs} ms`)) }),
+    );
+    const record = await firstValueFrom(settled);
+    if (record.status === 'failed') throw Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record });
+    return record;
   }
 }

@@ -11,8 +11,8 @@ import { PassThrough } from 'node:stream';
 import { Test } from '@nestjs/testing';
 
 const build = process.env.STOWAGE_BUILD_DIR;
-const { AppModule } = await import(`${build}/app.module.js`);
-const { configureApp, exitOnSignals } = await import(`${build}/app.setup.js`);
+const { AppModule } = await import(`${build}/app/app.module.js`);
+const { configureApp, exitOnSignals } = await import(`${build}/app/app.setup.js`);
 const { STORAGE_BACKEND } = await import(`${build}/storage/storage-backend.interface.js`);
 const { LocalDiskStorage } = await import(`${build}/storage/local-disk.storage.js`);
 const { join } = await import('node:path');
@@ -20,14 +20,14 @@ const { join } = await import('node:path');
 const say = (line) => process.stdout.write(`${line}\n`);
 const forever = () => new Promise(() => {});
 
-const { StorageError } = await import(`${build}/storage/storage.error.js`);
+const { StorageError } = await import(`${build}/domain/errors/storage.error.js`);
 let puts = 0;
 
 class FaultyStorage extends LocalDiskStorage {
   async adopt(key, sourcePath, expected) {
     if (process.env.FAULT === 'hold-mid-save') return false;
     if (process.env.FAULT === 'fail-first-put' && ++puts === 1) {
-      throw new StorageError('EACCES', `permission denied moving ${key}`, false);
+      throw new StorageError('PERMISSION_DENIED', `permission denied moving ${key}`);
     }
     if (process.env.FAULT === 'hold-before-store') {
       say(`FAULT_REACHED ${key}`);
@@ -45,7 +45,7 @@ class FaultyStorage extends LocalDiskStorage {
     puts += 1;
     if (process.env.FAULT === 'fail-first-put' && puts === 1) {
       body.destroy();
-      throw new StorageError('EACCES', `permission denied writing ${key}`, false);
+      throw new StorageError('PERMISSION_DENIED', `permission denied writing ${key}`);
     }
     if (process.env.FAULT === 'hold-before-store') {
       say(`FAULT_REACHED ${key}`);

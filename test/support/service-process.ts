@@ -18,11 +18,18 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts `node <build>/<script>` (the e2e globalSetup builds src/ into STOWAGE_BUILD_DIR) with `env` over the test's own. */
+/** Where the compiled entry points of the standalone app are, in the e2e build. */
+export function serviceEntry(script: 'main.js' | 'worker.js'): string {
+  const buildDir = process.env.STOWAGE_BUILD_DIR;
+  if (!buildDir) throw new Error('STOWAGE_BUILD_DIR is not set: the e2e globalSetup builds the service');
+  return join(buildDir, 'app', script);
+}
+
+/** Starts `node <build>/app/<script>` (the e2e globalSetup builds src/ into STOWAGE_BUILD_DIR) with `env` over the test's own. */
 export function spawnService(script: 'main.js' | 'worker.js', env: Record<string, string>): ServiceProcess {
   const buildDir = process.env.STOWAGE_BUILD_DIR;
   if (!buildDir) throw new Error('STOWAGE_BUILD_DIR is not set: the e2e globalSetup builds the service');
-  const proc = spawn(process.execPath, [join(buildDir, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [serviceEntry(script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line));
   let stderr = '';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
-import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { AppModule } from '../../src/app/app.module.js';
+import { configureApp } from '../../src/app/app.setup.js';
 import { UploadsService } from '../../src/uploads/uploads.service.js';
 
 export interface TestApp {

@@ -6,9 +6,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { jest } from '@jest/globals';
 import type { Request } from 'express';
 import { StagingArea } from '../../storage/staging-area.js';
-import { FileTooLargeError } from '../errors/file-too-large.error.js';
-import { DisallowedFileTypeError } from '../errors/disallowed-file-type.error.js';
-import { resolveUploadsOptions } from '../uploads.options.js';
+import { FileTooLargeError } from '../../domain/errors/file-too-large.error.js';
+import { DisallowedFileTypeError } from '../../domain/errors/disallowed-file-type.error.js';
+import { resolveUploadsOptions } from '../module/uploads.options.js';
 import { StagingStorageEngine, type StagedMulterFile } from './staging-storage.engine.js';
 
 describe('StagingStorageEngine', () => {

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
 import type { StagingArea, StagedFile } from '../../storage/staging-area.js';
-import type { ResolvedUploadsOptions } from '../uploads.options.js';
+import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
 
 /** What multer's file object carries once the engine has staged it. */
 export interface StagedMulterFile extends Express.Multer.File {

@@ -14,9 +14,9 @@ import {
 } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { Response } from 'express';
-import { StorageError } from '../../storage/storage.error.js';
-import { UploadError } from '../errors/upload.error.js';
-import { UploadsUnavailableError } from '../errors/uploads-unavailable.error.js';
+import { StorageError } from '../../domain/errors/storage.error.js';
+import { UploadError } from '../../domain/errors/upload.error.js';
+import { UploadsUnavailableError } from '../../domain/errors/uploads-unavailable.error.js';
 
 const BY_CODE: Record<string, (message: string) => HttpException> = {
   FILE_TOO_LARGE: (m) => new PayloadTooLargeException(m),

@@ -1,0 +1,40 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { validateEnv, type EnvironmentVariables } from './config/env.validation.js';
+import { loggerOptionsFromEnv } from './config/logger.config.js';
+import { uploadsOptionsFromEnv, uploadsTopologyFromEnv } from './config/uploads.config.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { UploadsModule } from '../uploads/module/uploads.module.js';
+import { UploadPageModule } from './web/upload-page.module.js';
+
+/** The standalone service: the same UploadsModule a host would embed, configured from the environment. */
+@Module({})
+export class AppModule {
+  /** `overrides` win over the environment; tests use them to get a private storage root. */
+  static forRoot(overrides: Partial<Record<keyof EnvironmentVariables, string | number | boolean>> = {}): DynamicModule {
+    const topology = uploadsTopologyFromEnv(overrides);
+    return {
+      module: AppModule,
+      imports: [
+        // Validated config is kept to itself: `validate` would also copy every value into process.env,
+        // leaking one app's settings into the next one started in the same process (tests do that).
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          load: [() => ({ ...validateEnv({ ...process.env, ...overrides }) })],
+        }),
+        LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
+        EventEmitterModule.forRoot(),
+        UploadsModule.forRootAsync({ isGlobal: true, guards: [ApiKeyGuard], ...topology, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
+        HealthModule,
+        MetricsModule,
+        UploadPageModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import type { UploadRecord } from '../upload-record.js';
+
+/** What `file.received` says; also the data of a storage task, on any transport. */
+export interface FileReceivedPayload {
+  uploadId: string;
+  filename: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  receivedAt: string;
+  /** The request that created the upload, so background logs can be tied to it. */
+  requestId?: string;
+}
+
+export interface FileReceivedEvent extends FileReceivedPayload {}
+
+/** Emitted once an upload's bytes are staged and its record exists, before the 202 goes out. */
+export class FileReceivedEvent {
+  static readonly eventName = 'file.received';
+  readonly eventName = FileReceivedEvent.eventName;
+  readonly version = 1;
+
+  constructor(payload: FileReceivedPayload) {
+    Object.assign(this, payload);
+  }
+
+  static fromRecord(record: UploadRecord): FileReceivedEvent {
+    const { id: uploadId, filename, mimeType, size, sha256, receivedAt, requestId } = record;
+    return new FileReceivedEvent({ uploadId, filename, mimeType, size, sha256, receivedAt, requestId });
+  }
+}

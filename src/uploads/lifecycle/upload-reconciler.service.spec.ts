@@ -1,0 +1,98 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { StagingArea } from '../../storage/staging-area.js';
+import { InMemoryRecordRepository } from '../../testing/in-memory-record.repository.js';
+import { InMemoryStorage } from '../../testing/in-memory.storage.js';
+import { FileFailedEvent } from '../../domain/events/file-failed.event.js';
+import type { UploadEventsPublisher } from '../events/upload-events.publisher.js';
+import type { UploadRecord } from '../../domain/upload-record.js';
+import { UploadReconciler } from './upload-reconciler.service.js';
+import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
+
+/** Counts stats, and how many ran at once. */
+class CountingStorage extends InMemoryStorage {
+  stats = 0;
+  private inFlight = 0;
+  maxInFlight = 0;
+
+  override async stat(key: string): Promise<{ size: number } | undefined> {
+    this.stats += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((resolve) => setImmediate(resolve));
+    this.inFlight -= 1;
+    return super.stat(key);
+  }
+}
+
+function storedRecord(n: number): UploadRecord {
+  const at = new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString();
+  return {
+    id: `01939a4e-${String(n).padStart(4, '0')}-7000-8000-000000000000`,
+    status: 'stored',
+    filename: `f${n}.txt`,
+    mimeType: 'text/plain',
+    size: 1,
+    sha256: 'a'.repeat(64),
+    receivedAt: at,
+    updatedAt: at,
+    storedAt: at,
+    attempts: 1,
+  };
+}
+
+describe('UploadReconciler', () => {
+  const total = 600;
+  let records: InMemoryRecordRepository;
+  let storage: CountingStorage;
+  let publish: jest.Mock<(event: unknown) => void>;
+  let sut: UploadReconciler;
+
+  beforeAll(() => Logger.overrideLogger(false)); // the findings' log lines are covered by the e2e suites
+
+  beforeEach(async () => {
+    records = new InMemoryRecordRepository();
+    storage = new CountingStorage();
+    for (let n = 0; n < total; n++) {
+      const record = storedRecord(n);
+      await records.create(record);
+      // Two uploads' bytes vanished: the first and one in the middle of a later page.
+      if (n !== 0 && n !== 301) storage.objects.set(record.id, Buffer.from('x'));
+    }
+    const staging = { list: async () => [], exists: async () => false } as unknown as StagingArea;
+    publish = jest.fn<(event: unknown) => void>();
+    const events = { publish } as unknown as UploadEventsPublisher;
+    const options = { reconcileIntervalMs: 0, staleStagingMs: 60_000 } as ResolvedUploadsOptions;
+    sut = new UploadReconciler(records, storage, options, staging, events);
+  });
+
+  it('checks every stored upload a page at a time, with a few stats at once, and fails the ones whose bytes vanished', async () => {
+    const list = jest.spyOn(records, 'list');
+    const findByStatus = jest.spyOn(records, 'findByStatus');
+
+    const findings = await sut.sweep();
+
+    expect(findings).toMatchObject({ missingContent: 2, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 });
+    expect(storage.stats).toBe(total);
+    // Memory stays flat with the number of uploads: never the whole set in one read.
+    expect(findByStatus).not.toHaveBeenCalled();
+    expect(list.mock.calls.length).toBeGreaterThan(2);
+    for (const [query] of list.mock.calls) expect(query).toMatchObject({ status: 'stored', limit: 256 });
+    expect(storage.maxInFlight).toBeGreaterThan(1);
+    expect(storage.maxInFlight).toBeLessThanOrEqual(16);
+
+    for (const n of [0, 301]) {
+      expect(await records.get(storedRecord(n).id)).toMatchObject({ status: 'failed', error: { code: 'CONTENT_MISSING' } });
+    }
+    expect(publish).toHaveBeenCalledTimes(2);
+    expect(publish.mock.calls.every(([event]) => event instanceof FileFailedEvent)).toBe(true);
+    expect((await records.list({ status: 'stored', limit: total })).length).toBe(total - 2);
+  });
+
+  it('stops between steps once the module is destroyed, without touching the stores again', async () => {
+    const running = sut.sweep();
+    sut.onModuleDestroy();
+    await expect(running).rejects.toThrow('the reconciler was stopped');
+    expect(storage.stats).toBeLessThanOrEqual(16);
+    expect(sut.last).toBeUndefined();
+  });
+});

@@ -1,0 +1,200 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
+import { StagingArea } from '../../storage/staging-area.js';
+import { STORAGE_BACKEND, type StorageBackend } from '../../storage/storage-backend.interface.js';
+import { FileFailedEvent } from '../../domain/events/file-failed.event.js';
+import { FileReceivedEvent } from '../../domain/events/file-received.event.js';
+import type { UploadRecord } from '../../domain/upload-record.js';
+import { UploadEventsPublisher } from '../events/upload-events.publisher.js';
+import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
+import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
+
+export interface ReconcileFindings {
+  /** When the sweep finished. */
+  at: string;
+  /** Stored records whose bytes vanished: re-stored from staging when possible, else failed. */
+  missingContent: number;
+  /** Stored bytes with no record: removed. */
+  orphanedContent: number;
+  /** Staged bytes older than the stale limit with no live upload: removed. */
+  staleStaging: number;
+  /** Leftovers of saves cut off by a crash (temp files), older than the stale limit: removed. */
+  staleIncomplete: number;
+}
+
+/** Stored records read per repository call during a sweep. */
+const SWEEP_PAGE = 256;
+/** Stats (or record reads) in flight at once during a sweep. */
+const SWEEP_CONCURRENCY = 16;
+
+/** Groups an async sequence into arrays of `size` (the last may be shorter). */
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Ends a sweep that was still running when the module was destroyed. */
+class SweepStopped extends Error {}
+
+/**
+ * Periodic sweep (and one at start) for records and files that disagree. Repairs what it can,
+ * reports each finding in a structured log line, and keeps counts for `/health`. Sweeps run in the
+ * background: one visits every stored upload, and start-up must not wait for that.
+ */
+@Injectable()
+export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(UploadReconciler.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<ReconcileFindings>;
+  private stopping = false;
+  last?: ReconcileFindings;
+  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
+
+  constructor(
+    @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
+    @Inject(STORAGE_BACKEND) private readonly backend: StorageBackend,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
+    private readonly staging: StagingArea,
+    private readonly events: UploadEventsPublisher,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Not awaited: with 20,000 stored uploads the first sweep added about 1.5 s to start-up, and it
+    // grows with every upload. Its findings reach the logs and /health when it ends.
+    this.sweepInBackground();
+    if (this.options.reconcileIntervalMs > 0) {
+      this.timer = setInterval(() => this.sweepInBackground(), this.options.reconcileIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.stopping = true; // a sweep in progress stops at its next step, before the stores close
+    clearInterval(this.timer);
+  }
+
+  private sweepInBackground(): void {
+    this.sweep().catch((err: unknown) => {
+      if (!(err instanceof SweepStopped)) this.logger.error({ msg: 'reconciliation sweep failed', event: 'upload.reconcile_failed', err });
+    });
+  }
+
+  private checkStopping(): void {
+    if (this.stopping) throw new SweepStopped('the reconciler was stopped');
+  }
+
+  /** One sweep; concurrent callers share the sweep in progress. */
+  sweep(): Promise<ReconcileFindings> {
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<ReconcileFindings> {
+    const findings: ReconcileFindings = { at: '', missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
+    findings.missingContent = await this.checkStored();
+
+    this.checkStopping();
+    if (this.backend.keys) {
+      for await (const keys of batches(this.backend.keys(), SWEEP_CONCURRENCY)) {
+        this.checkStopping();
+        const found = await Promise.all(keys.map((key) => this.records.get(key)));
+        this.checkStopping();
+        for (const [i, key] of keys.entries()) {
+          if (found[i]) continue;
+          findings.orphanedContent += 1;
+          this.logger.warn({ msg: 'stored bytes without a record removed', event: 'upload.orphaned_content', uploadId: key });
+          await this.backend.delete(key);
+        }
+      }
+    }
+
+    this.checkStopping();
+    const staleBefore = Date.now() - this.options.staleStagingMs;
+    for (const entry of await this.staging.list()) {
+      this.checkStopping();
+      if (entry.mtimeMs >= staleBefore) continue;
+      const record = await this.records.get(entry.id);
+      // Unsettled uploads still need their bytes; everything else stale can go.
+      if (record && (record.status === 'received' || record.status === 'processing')) continue;
+      findings.staleStaging += 1;
+      this.logger.warn({ msg: 'stale staged bytes removed', event: 'upload.stale_staging', uploadId: entry.id, requestId: record?.requestId, status: record?.status ?? 'none', bytes: entry.size });
+      await this.staging.discard(entry.id);
+    }
+
+    this.checkStopping();
+    findings.staleIncomplete = (await this.backend.sweepIncomplete?.(staleBefore)) ?? 0;
+    if (findings.staleIncomplete > 0) {
+      this.logger.warn({ msg: 'leftovers of interrupted saves removed', event: 'upload.stale_incomplete', removed: findings.staleIncomplete });
+    }
+
+    this.checkStopping();
+    findings.at = new Date().toISOString();
+    this.last = findings;
+    this.totals.sweeps += 1;
+    this.totals.missingContent += findings.missingContent;
+    this.totals.orphanedContent += findings.orphanedContent;
+    this.totals.staleStaging += findings.staleStaging;
+    this.totals.staleIncomplete += findings.staleIncomplete;
+    if (findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete > 0) {
+      this.logger.warn({ msg: 'reconciliation found disagreements', event: 'upload.reconciled', ...findings });
+    }
+    return findings;
+  }
+
+  /** Stats every stored upload's bytes, a few at once (a network backend's round trips overlap). */
+  private async checkStored(): Promise<number> {
+    let missing = 0;
+    for await (const batch of batches(this.storedRecords(), SWEEP_CONCURRENCY)) {
+      const present = await Promise.all(batch.map((record) => this.backend.stat(record.id)));
+      this.checkStopping(); // the stats may have outlasted the module
+      for (const [i, record] of batch.entries()) {
+        if (present[i]) continue;
+        missing += 1;
+        await this.repairMissing(record.id);
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * Every stored record, read a page at a time so memory does not grow with the number of uploads.
+   * The cursor is an id, so records leaving `stored` meanwhile do not shift it; newer ones are left
+   * to the next sweep.
+   */
+  private async *storedRecords(): AsyncGenerator<UploadRecord> {
+    let before: string | undefined;
+    for (;;) {
+      this.checkStopping();
+      const page = await this.records.list({ status: 'stored', limit: SWEEP_PAGE, before });
+      yield* page;
+      if (page.length < SWEEP_PAGE) return;
+      before = page[page.length - 1].id;
+    }
+  }
+
+  /** Bytes of a stored upload vanished: store again from staging if the bytes are still there. */
+  private async repairMissing(id: string): Promise<void> {
+    if (await this.staging.exists(id)) {
+      const result = await this.records.transition(id, ['stored'], { status: 'received', storedAt: undefined });
+      if (result.ok) {
+        this.logger.warn({ msg: 'stored bytes missing; storing again from staging', event: 'upload.content_missing', uploadId: id, requestId: result.record.requestId, repaired: true });
+        this.events.publish(FileReceivedEvent.fromRecord(result.record));
+      }
+      return;
+    }
+    const result = await this.records.transition(id, ['stored'], {
+      status: 'failed',
+      failedAt: new Date().toISOString(),
+      error: { code: 'CONTENT_MISSING', message: 'The stored bytes vanished and no staged copy is left' },
+    });
+    this.logger.error({ msg: 'stored bytes missing and not recoverable', event: 'upload.content_missing', uploadId: id, requestId: result.ok ? result.record.requestId : result.current?.requestId, repaired: false });
+    if (result.ok) this.events.publish(FileFailedEvent.fromRecord(result.record));
+  }
+}
