@@ -1,8 +1,5 @@
 // Nest 12 ships ESM only, so jest runs in its native ESM mode (see package.json "test").
-const tsJest = [
-  'ts-jest',
-  { useESM: true, tsconfig: 'tsconfig.json' },
-];
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }];
 const common = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   extensionsToTreatAsEsm: ['.ts'],

@@ -34,7 +34,10 @@ const { config, outPath, resultsPath } = options;
 const log = (line) => process.stderr.write(`${line}\n`);
 const temp = createTempRoot({ keep: options.keep, log });
 // Servers no planned figure needs are not started (e.g. the baselines for `--figures stored`).
-const plan = buildPlan(config, options.servers.map((d) => d.key));
+const plan = buildPlan(
+  config,
+  options.servers.map((d) => d.key),
+);
 const toStart = options.servers.filter((d) => plan.some((t) => t.key === d.key));
 const scaleOutWanted = config.figures.includes('scale-out') && options.servers.some((d) => d.key === 'service');
 
@@ -88,7 +91,9 @@ async function main() {
   const { quick } = config;
   const machine = { ...machineFacts({ root: ROOT, storageDir: temp.dir }), cpuStart: cpuProbe() };
   const partial = isPartial(config.figures) ? `, figures: ${config.figures.join(',')}` : '';
-  log(`stowage bench: ${quick ? 'QUICK' : 'full'} mode, ${config.runs} run(s) per figure, ${config.durationS} s per load figure, large file ${formatSize(config.largeSize)}${partial}`);
+  log(
+    `stowage bench: ${quick ? 'QUICK' : 'full'} mode, ${config.runs} run(s) per figure, ${config.durationS} s per load figure, large file ${formatSize(config.largeSize)}${partial}`,
+  );
   log(`storage under ${temp.dir}`);
   // The service keeps what it stores (~15 GB in a full run); below its own floor it answers 503.
   const freeGiB = machine.freeDiskBytes / 1024 ** 3;
@@ -151,7 +156,14 @@ async function main() {
     elapsedS: (Date.now() - started) / 1000,
   };
   for (const [key, s] of ctx.state) {
-    results.servers[key] = { label: s.def.label, kind: s.def.kind, status: s.status, figures: s.figures, integrity: s.integrity, env: s.def.env };
+    results.servers[key] = {
+      label: s.def.label,
+      kind: s.def.kind,
+      status: s.status,
+      figures: s.figures,
+      integrity: s.integrity,
+      env: s.def.env,
+    };
   }
 
   const markdown = renderMarkdown(results);

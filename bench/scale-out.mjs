@@ -49,12 +49,25 @@ async function upload(url, bytes, name) {
 async function measure({ workers, uploads, size, durability, redisUrl }) {
   const prefix = `stowage-bench-${randomBytes(4).toString('hex')}`;
   const storageRoot = mkdtempSync(join(os.tmpdir(), 'stowage-bench-scale-'));
-  const env = { TASK_TRANSPORT: 'bullmq', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, UPLOAD_DIR: storageRoot, DURABILITY: durability, LOG_LEVEL: 'warn' };
+  const env = {
+    TASK_TRANSPORT: 'bullmq',
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    UPLOAD_DIR: storageRoot,
+    DURABILITY: durability,
+    LOG_LEVEL: 'warn',
+  };
   const redis = new Redis(redisUrl);
   const queue = new Queue('uploads', { connection: { url: redisUrl }, prefix });
   const children = [];
   try {
-    const api = await startNodeServer({ name: 'api', script: 'dist/app/main.js', cwd: ROOT, env: { ...env, ROLE: 'api' }, port: await freePort() });
+    const api = await startNodeServer({
+      name: 'api',
+      script: 'dist/app/main.js',
+      cwd: ROOT,
+      env: { ...env, ROLE: 'api' },
+      port: await freePort(),
+    });
     children.push(api.child);
     await queue.pause();
     const body = randomBytes(size);
@@ -65,7 +78,15 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
       }),
     );
     for (let i = 0; i < workers; i += 1) {
-      children.push(track(spawn(process.execPath, ['--import', PRELOAD, 'dist/app/worker.js'], { cwd: ROOT, env: { ...process.env, ...env, BENCH_EXIT_WITH_PARENT: '1' }, stdio: ['pipe', 'ignore', 'inherit'] })));
+      children.push(
+        track(
+          spawn(process.execPath, ['--import', PRELOAD, 'dist/app/worker.js'], {
+            cwd: ROOT,
+            env: { ...process.env, ...env, BENCH_EXIT_WITH_PARENT: '1' },
+            stdio: ['pipe', 'ignore', 'inherit'],
+          }),
+        ),
+      );
     }
     await until(`${workers} workers to connect`, async () => ((await queue.getWorkersCount()) >= workers ? true : undefined), 30_000);
 
@@ -80,7 +101,7 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
     await Promise.all(children.map((c) => stopChild(c)));
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
-    for (let cursor = '0'; ; ) {
+    for (let cursor = '0'; ;) {
       const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       if (keys.length) await redis.del(...keys);
       cursor = nextCursor;
@@ -92,7 +113,15 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
 }
 
 /** Runs every worker count `runs` times; each result carries the median rate. */
-export async function runScaleOut({ uploads = 400, size = 64 * 1024, workerCounts = [1, 2], runs = 1, durability = 'fsync', redisUrl = 'redis://127.0.0.1:6379', build = true } = {}) {
+export async function runScaleOut({
+  uploads = 400,
+  size = 64 * 1024,
+  workerCounts = [1, 2],
+  runs = 1,
+  durability = 'fsync',
+  redisUrl = 'redis://127.0.0.1:6379',
+  build = true,
+} = {}) {
   if (build) {
     const built = await runCommand('npm', ['run', 'build'], { cwd: ROOT, env: process.env, timeoutMs: 180_000 });
     if (built.code !== 0) throw new Error(`npm run build failed:\n${built.output}`);
@@ -109,7 +138,8 @@ export async function runScaleOut({ uploads = 400, size = 64 * 1024, workerCount
 export function renderScaleOut(results) {
   const base = results[0]?.perSecond ?? 0;
   const rows = results.map(
-    (r) => `| ${r.workers} | ${r.uploads} × ${formatSize(r.size)} | ${r.durability} | ${r.perSecond.toFixed(0)} | ${base ? (r.perSecond / base).toFixed(2) : '-'}× | ${r.failed} |`,
+    (r) =>
+      `| ${r.workers} | ${r.uploads} × ${formatSize(r.size)} | ${r.durability} | ${r.perSecond.toFixed(0)} | ${base ? (r.perSecond / base).toFixed(2) : '-'}× | ${r.failed} |`,
   );
   return [
     `Stored uploads per second by worker processes (bullmq transport, queue filled first; ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}):`,

@@ -21,11 +21,13 @@ const RANK: Record<string, number> = {
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))));
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))),
+  );
   return nested.flat().filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
 }
 
-const roomOf = (file: string) => relative(src, file).split(sep)[0]!;
+const roomOf = (file: string) => relative(src, file).split(sep)[0];
 const IMPORTS = /(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g;
 
 describe('the architecture of src/', () => {
@@ -39,8 +41,8 @@ describe('the architecture of src/', () => {
     for (const file of await sourceFiles(src)) {
       const from = roomOf(file);
       for (const [, spec] of (await readFile(file, 'utf8')).matchAll(IMPORTS)) {
-        const to = roomOf(join(dirname(file), spec!));
-        if (to !== from && RANK[to]! >= RANK[from]!) upward.push(`${relative(src, file)} -> ${spec} (${from} may not import ${to})`);
+        const to = roomOf(join(dirname(file), spec));
+        if (to !== from && RANK[to] >= RANK[from]) upward.push(`${relative(src, file)} -> ${spec} (${from} may not import ${to})`);
       }
     }
     expect(upward).toEqual([]);

@@ -33,12 +33,7 @@ export { UploadStatusService } from './uploads/upload-status.service.js';
 export { UPLOAD_STATUSES, type UploadFailure, type UploadRecord, type UploadStatus } from './domain/upload-record.js';
 
 // Ports for custom implementations
-export {
-  STORAGE_BACKEND,
-  type ByteRange,
-  type ExpectedContent,
-  type StorageBackend,
-} from './storage/storage-backend.interface.js';
+export { STORAGE_BACKEND, type ByteRange, type ExpectedContent, type StorageBackend } from './storage/storage-backend.interface.js';
 export { StorageError } from './domain/errors/storage.error.js';
 export { IdempotencyKeyTakenError } from './domain/errors/idempotency-key-taken.error.js';
 export {
@@ -56,8 +51,18 @@ export { UploadFormDto } from './uploads/http/dto/upload-form.dto.js';
 export { UploadPageDto } from './uploads/http/dto/upload-page.dto.js';
 export { UploadFailureDto, UploadRecordDto } from './uploads/http/dto/upload-record.dto.js';
 
-// Domain errors (each has a stable `code`)
+// Domain errors (each has a stable `code`, and the table of codes to HTTP statuses)
+export {
+  STORAGE_ERROR_CODES,
+  UPLOAD_ERROR_STATUS,
+  statusOf,
+  type ErrorCode,
+  type StorageErrorCode,
+  type UploadErrorCode,
+} from './domain/errors/error-codes.js';
 export { UploadError } from './domain/errors/upload.error.js';
+export { InvalidUploadError } from './domain/errors/invalid-upload.error.js';
+export { RangeNotSatisfiableError } from './domain/errors/range-not-satisfiable.error.js';
 export { ChecksumMismatchError } from './domain/errors/checksum-mismatch.error.js';
 export { DisallowedFileTypeError } from './domain/errors/disallowed-file-type.error.js';
 export { FileTooLargeError } from './domain/errors/file-too-large.error.js';

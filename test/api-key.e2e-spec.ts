@@ -30,7 +30,11 @@ describe('API keys in standalone mode (e2e)', () => {
     });
 
     it('lets every configured key through to every uploads route', async () => {
-      const { body } = await request(t.server).post('/uploads').set('Authorization', `Bearer ${KEY_A}`).attach('file', Buffer.from('hi'), 'hi.txt').expect(202);
+      const { body } = await request(t.server)
+        .post('/uploads')
+        .set('Authorization', `Bearer ${KEY_A}`)
+        .attach('file', Buffer.from('hi'), 'hi.txt')
+        .expect(202);
       await t.uploads.waitUntilSettled(body.id, { timeoutMs: 5000 });
       await request(t.server).get(`/uploads/${body.id}`).set('Authorization', `bearer ${KEY_B}`).expect(200);
       await request(t.server).get(`/uploads/${body.id}/content`).set('Authorization', `Bearer ${KEY_B}`).expect(200);
@@ -55,6 +59,8 @@ describe('API keys in standalone mode (e2e)', () => {
   });
 
   it('refuses to start with a key too short to be a secret, naming the variable', async () => {
-    await expect(createTestApp({ API_KEYS: 'short' })).rejects.toThrow(/API_KEYS must be a comma-separated list of keys, each at least 16 characters/);
+    await expect(createTestApp({ API_KEYS: 'short' })).rejects.toThrow(
+      /API_KEYS must be a comma-separated list of keys, each at least 16 characters/,
+    );
   });
 });

@@ -27,7 +27,15 @@ describe('In a real browser (e2e, Chromium)', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       headless: true, // Playwright adds --headless and a fresh temporary --user-data-dir
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, TIMEOUT);
 
@@ -45,86 +53,114 @@ describe('In a real browser (e2e, Chromium)', () => {
     await t?.close();
   }, TIMEOUT);
 
-  it('uploads a file from Swagger UI with "Try it out" and shows the 202 and its id', async () => {
-    await page.goto(`${url}/docs`);
-    const operation = page.locator('.opblock-post', { has: page.locator('[data-path="/uploads"]') }).first();
-    await operation.locator('.opblock-summary').click();
-    await operation.getByRole('button', { name: 'Try it out' }).click();
-    await operation.locator('input[type="file"]').setInputFiles({ name: 'from-swagger.txt', mimeType: 'text/plain', buffer: Buffer.from('uploaded through Swagger UI') });
-    await operation.getByRole('button', { name: 'Execute' }).click();
+  it(
+    'uploads a file from Swagger UI with "Try it out" and shows the 202 and its id',
+    async () => {
+      await page.goto(`${url}/docs`);
+      const operation = page.locator('.opblock-post', { has: page.locator('[data-path="/uploads"]') }).first();
+      await operation.locator('.opblock-summary').click();
+      await operation.getByRole('button', { name: 'Try it out' }).click();
+      await operation
+        .locator('input[type="file"]')
+        .setInputFiles({ name: 'from-swagger.txt', mimeType: 'text/plain', buffer: Buffer.from('uploaded through Swagger UI') });
+      await operation.getByRole('button', { name: 'Execute' }).click();
 
-    const live = operation.locator('.live-responses-table');
-    const status = live.locator('tr.response .response-col_status');
-    await status.waitFor();
-    expect((await status.innerText()).trim()).toBe('202');
-    const body = JSON.parse(await live.locator('tr.response .response-col_description .highlight-code pre').first().innerText()) as { id: string; filename: string; status: string };
-    expect(body).toMatchObject({ filename: 'from-swagger.txt', status: 'received' });
+      const live = operation.locator('.live-responses-table');
+      const status = live.locator('tr.response .response-col_status');
+      await status.waitFor();
+      expect((await status.innerText()).trim()).toBe('202');
+      const body = JSON.parse(await live.locator('tr.response .response-col_description .highlight-code pre').first().innerText()) as {
+        id: string;
+        filename: string;
+        status: string;
+      };
+      expect(body).toMatchObject({ filename: 'from-swagger.txt', status: 'received' });
 
-    await status.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: `${OUTPUT}swagger-try-it-out.png` });
-    const stored = await t.uploads.waitUntilSettled(body.id);
-    expect(stored.size).toBe(Buffer.byteLength('uploaded through Swagger UI'));
-  }, TIMEOUT);
+      await status.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${OUTPUT}swagger-try-it-out.png` });
+      const stored = await t.uploads.waitUntilSettled(body.id);
+      expect(stored.size).toBe(Buffer.byteLength('uploaded through Swagger UI'));
+    },
+    TIMEOUT,
+  );
 
-  it('uploads two files from the upload page, shows them stored live, and downloads the same bytes', async () => {
-    const files = [
-      { name: 'alpha.bin', mimeType: 'application/octet-stream', buffer: randomFile(300 * 1024) },
-      { name: 'beta notes.txt', mimeType: 'text/plain', buffer: Buffer.from('second file, plain text\n') },
-    ];
-    const release = backend.hold();
-    try {
-      await page.goto(`${url}/`);
-      await page.getByLabel('Choose files to upload').setInputFiles(files);
+  it(
+    'uploads two files from the upload page, shows them stored live, and downloads the same bytes',
+    async () => {
+      const files = [
+        { name: 'alpha.bin', mimeType: 'application/octet-stream', buffer: randomFile(300 * 1024) },
+        { name: 'beta notes.txt', mimeType: 'text/plain', buffer: Buffer.from('second file, plain text\n') },
+      ];
+      const release = backend.hold();
+      try {
+        await page.goto(`${url}/`);
+        await page.getByLabel('Choose files to upload').setInputFiles(files);
 
-      // Storage is held: both are accepted and wait, the page says so.
-      const items = page.locator('li.upload');
-      await page.locator('li.upload[data-status="received"], li.upload[data-status="processing"]').nth(1).waitFor();
-      expect(await items.count()).toBe(2);
-      await page.screenshot({ path: `${OUTPUT}upload-page-storing.png` });
+        // Storage is held: both are accepted and wait, the page says so.
+        const items = page.locator('li.upload');
+        await page.locator('li.upload[data-status="received"], li.upload[data-status="processing"]').nth(1).waitFor();
+        expect(await items.count()).toBe(2);
+        await page.screenshot({ path: `${OUTPUT}upload-page-storing.png` });
 
-      release();
-      await page.locator('li.upload[data-status="stored"]').nth(1).waitFor();
-      for (const file of files) {
-        const item = items.filter({ hasText: file.name });
-        expect(await item.getByRole('status').innerText()).toMatch(/^Stored/);
-        const progress = item.locator('progress');
-        expect(await progress.evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true);
+        release();
+        await page.locator('li.upload[data-status="stored"]').nth(1).waitFor();
+        for (const file of files) {
+          const item = items.filter({ hasText: file.name });
+          expect(await item.getByRole('status').innerText()).toMatch(/^Stored/);
+          const progress = item.locator('progress');
+          expect(
+            await progress.evaluate(
+              (p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max,
+            ),
+          ).toBe(true);
+        }
+        await page.screenshot({ path: `${OUTPUT}upload-page-stored.png` });
+
+        for (const file of files) {
+          const link = items.filter({ hasText: file.name }).getByRole('link', { name: `Download ${file.name}` });
+          const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+          expect(download.suggestedFilename()).toBe(file.name);
+          expect(Buffer.compare(await readFile(await download.path()), file.buffer)).toBe(0);
+        }
+      } finally {
+        release();
       }
-      await page.screenshot({ path: `${OUTPUT}upload-page-stored.png` });
+    },
+    TIMEOUT,
+  );
 
-      for (const file of files) {
-        const link = items.filter({ hasText: file.name }).getByRole('link', { name: `Download ${file.name}` });
-        const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-        expect(download.suggestedFilename()).toBe(file.name);
-        expect(Buffer.compare(await readFile(await download.path()), file.buffer)).toBe(0);
+  it(
+    'with API keys on: shows why an upload without a key is refused, and works end to end with one',
+    async () => {
+      const key = 'page-test-key-0123456789';
+      const secured = await createTestApp({ API_KEYS: key, STATUS_POLL_INTERVAL_MS: 0 });
+      try {
+        await page.goto(`${await baseUrl(secured.server)}/`);
+        const upload = (name: string, content: string) =>
+          page.getByLabel('Choose files to upload').setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(content) });
+
+        await upload('no-key.txt', 'refused');
+        const refused = page.locator('li.upload[data-status="failed"]', { hasText: 'no-key.txt' });
+        await refused.waitFor();
+        expect(await refused.getByRole('status').innerText()).toBe(
+          'Failed: Missing API key: send "Authorization: Bearer <key>" (HTTP 401)',
+        );
+
+        await page.getByText('API key', { exact: true }).click();
+        await page.getByLabel('API key, if this service requires one').fill(key);
+        await upload('with-key.txt', 'accepted with a key');
+        const stored = page.locator('li.upload[data-status="stored"]', { hasText: 'with-key.txt' });
+        await stored.waitFor();
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          stored.getByRole('link', { name: 'Download with-key.txt' }).click(),
+        ]);
+        expect(await readFile(await download.path(), 'utf8')).toBe('accepted with a key');
+        await page.screenshot({ path: `${OUTPUT}upload-page-api-key.png` });
+      } finally {
+        await secured.close();
       }
-    } finally {
-      release();
-    }
-  }, TIMEOUT);
-
-  it('with API keys on: shows why an upload without a key is refused, and works end to end with one', async () => {
-    const key = 'page-test-key-0123456789';
-    const secured = await createTestApp({ API_KEYS: key, STATUS_POLL_INTERVAL_MS: 0 });
-    try {
-      await page.goto(`${await baseUrl(secured.server)}/`);
-      const upload = (name: string, content: string) => page.getByLabel('Choose files to upload').setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(content) });
-
-      await upload('no-key.txt', 'refused');
-      const refused = page.locator('li.upload[data-status="failed"]', { hasText: 'no-key.txt' });
-      await refused.waitFor();
-      expect(await refused.getByRole('status').innerText()).toBe('Failed: Missing API key: send "Authorization: Bearer <key>" (HTTP 401)');
-
-      await page.getByText('API key', { exact: true }).click();
-      await page.getByLabel('API key, if this service requires one').fill(key);
-      await upload('with-key.txt', 'accepted with a key');
-      const stored = page.locator('li.upload[data-status="stored"]', { hasText: 'with-key.txt' });
-      await stored.waitFor();
-      const [download] = await Promise.all([page.waitForEvent('download'), stored.getByRole('link', { name: 'Download with-key.txt' }).click()]);
-      expect(await readFile(await download.path(), 'utf8')).toBe('accepted with a key');
-      await page.screenshot({ path: `${OUTPUT}upload-page-api-key.png` });
-    } finally {
-      await secured.close();
-    }
-  }, TIMEOUT);
+    },
+    TIMEOUT,
+  );
 });

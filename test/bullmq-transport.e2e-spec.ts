@@ -61,7 +61,11 @@ describe('BullMQ transport (e2e, real Redis)', () => {
   /** An app on the bullmq transport under a private prefix (or `prefix`, to share one). */
   async function bullApp(env: EnvOverrides = {}, backend?: InMemoryStorage, root?: string, prefix = testRedisPrefix()): Promise<TestApp> {
     prefixes.push(prefix);
-    const t = await createTestApp({ ...bullmqEnv(prefix), ...env }, (b) => (backend ? b.overrideProvider(STORAGE_BACKEND).useValue(backend) : b), root);
+    const t = await createTestApp(
+      { ...bullmqEnv(prefix), ...env },
+      (b) => (backend ? b.overrideProvider(STORAGE_BACKEND).useValue(backend) : b),
+      root,
+    );
     apps.push(t);
     return t;
   }
@@ -102,18 +106,18 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     await failed;
     let [job] = await queue.getDelayed();
     // backoffDelay after attempt 1: base 1000 → between 500 and 1000.
-    expect(job!.delay).toBeGreaterThanOrEqual(500);
-    expect(job!.delay).toBeLessThanOrEqual(1000);
+    expect(job.delay).toBeGreaterThanOrEqual(500);
+    expect(job.delay).toBeLessThanOrEqual(1000);
 
     const failedAgain = once(worker, 'failed');
-    await job!.promote();
+    await job.promote();
     await failedAgain;
     [job] = await queue.getDelayed();
     // After attempt 2: 2000 → between 1000 and 2000.
-    expect(job!.delay).toBeGreaterThanOrEqual(1000);
-    expect(job!.delay).toBeLessThanOrEqual(2000);
+    expect(job.delay).toBeGreaterThanOrEqual(1000);
+    expect(job.delay).toBeLessThanOrEqual(2000);
 
-    await job!.promote();
+    await job.promote();
     const record = await t.uploads.waitUntilSettled(body.id);
     expect(record).toMatchObject({ status: 'stored', attempts: 3 });
     await expectQueueEmpties(t);
@@ -126,7 +130,9 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     const failedEvent = once(t.app.get(EventEmitter2), 'file.failed');
     const { body } = await request(t.server).post('/uploads').attach('file', Buffer.from('doomed'), 'd.txt').expect(202);
 
-    await expect(t.uploads.waitUntilSettled(body.id)).rejects.toMatchObject({ record: { status: 'failed', attempts: 2, error: { code: 'IO_ERROR' } } });
+    await expect(t.uploads.waitUntilSettled(body.id)).rejects.toMatchObject({
+      record: { status: 'failed', attempts: 2, error: { code: 'IO_ERROR' } },
+    });
     const [event] = await failedEvent;
     expect(event).toMatchObject({ uploadId: body.id, attempts: 2 });
     await expectQueueEmpties(t);
@@ -200,7 +206,11 @@ describe('BullMQ transport (e2e, real Redis)', () => {
     try {
       const { body } = await request(api.server).post('/uploads').attach('file', Buffer.from('elsewhere'), 'e.txt').expect(202);
       const record = await settledOver(api, body.id);
-      expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'STAGING_UNREACHABLE', message: expect.stringMatching(/storage root shared/) } });
+      expect(record).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { code: 'STAGING_UNREACHABLE', message: expect.stringMatching(/storage root shared/) },
+      });
       await expectQueueEmpties(api);
     } finally {
       await rm(api.root, { recursive: true, force: true });
@@ -237,8 +247,12 @@ describe('BullMQ transport (e2e, real Redis)', () => {
       }
     };
     // Every variable that matters is given, whatever the environment has ('' counts as unset).
-    expect(await startError({ TASK_TRANSPORT: 'bullmq', REDIS_URL: '' })).toMatchObject({ message: expect.stringMatching(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/) });
-    expect(await startError({ TASK_TRANSPORT: 'memory', ROLE: 'api' })).toMatchObject({ message: expect.stringMatching(/ROLE=api needs TASK_TRANSPORT=bullmq/) });
+    expect(await startError({ TASK_TRANSPORT: 'bullmq', REDIS_URL: '' })).toMatchObject({
+      message: expect.stringMatching(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/),
+    });
+    expect(await startError({ TASK_TRANSPORT: 'memory', ROLE: 'api' })).toMatchObject({
+      message: expect.stringMatching(/ROLE=api needs TASK_TRANSPORT=bullmq/),
+    });
     const prefix = testRedisPrefix();
     expect(await startError({ ...bullmqEnv(prefix), REDIS_URL: 'redis://user:secret@127.0.0.1:6390' })).toMatchObject({
       message: expect.stringMatching(/Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:6390 is not reachable/),

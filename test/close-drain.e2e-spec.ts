@@ -10,7 +10,12 @@ import { TEST_REDIS_URL, transportEnv, type TestTransport } from './support/redi
 import { createTestApp } from './support/test-app.js';
 
 /** The record as the store holds it once the app is gone (nothing starts, so nothing re-drives it). */
-async function storedRecord(transport: TestTransport, root: string, prefix: string | undefined, id: string): Promise<UploadRecord | undefined> {
+async function storedRecord(
+  transport: TestTransport,
+  root: string,
+  prefix: string | undefined,
+  id: string,
+): Promise<UploadRecord | undefined> {
   if (transport === 'memory') {
     const records = new LmdbRecordRepository(join(root, 'records.mdb'), false);
     await records.init();
@@ -36,7 +41,8 @@ describe.each<TestTransport>(['memory', 'bullmq'])('app.close() right after a pr
       const stored: string[] = [];
       t.app.get(EventEmitter2).on('file.stored', (event: { uploadId: string }) => stored.push(event.uploadId));
       const ids: string[] = [];
-      for (const name of ['a', 'b', 'c']) ids.push((await t.uploads.upload(Readable.from([Buffer.from(`${name}\n`)]), { filename: `${name}.txt` })).id);
+      for (const name of ['a', 'b', 'c'])
+        ids.push((await t.uploads.upload(Readable.from([Buffer.from(`${name}\n`)]), { filename: `${name}.txt` })).id);
 
       await t.close({ keepRoot: true });
 

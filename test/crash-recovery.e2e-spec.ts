@@ -59,7 +59,7 @@ describe('Crash recovery (e2e, real process killed with SIGKILL)', () => {
     socket.write(bodyC.subarray(0, 200_000));
     await until('C to be half staged', async () => {
       const names = (await readdir(join(root, 'staging'))).filter((n) => n !== resA.body.id && n !== resB.body.id);
-      return names.length === 1 && (await stat(join(root, 'staging', names[0]!))).size > 100_000 ? names[0] : undefined;
+      return names.length === 1 && (await stat(join(root, 'staging', names[0]))).size > 100_000 ? names[0] : undefined;
     });
 
     server.proc.kill('SIGKILL');

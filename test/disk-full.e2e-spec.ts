@@ -15,7 +15,10 @@ describe('Disk full (e2e, real process on a 6 MiB tmpfs)', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'stowage-full-'));
-    server = await startChildServer({ UPLOAD_DIR: root, MIN_FREE_DISK_BYTES: '0', MAX_FILE_SIZE: String(64 * MiB) }, { tmpfsBytes: 6 * MiB });
+    server = await startChildServer(
+      { UPLOAD_DIR: root, MIN_FREE_DISK_BYTES: '0', MAX_FILE_SIZE: String(64 * MiB) },
+      { tmpfsBytes: 6 * MiB },
+    );
   });
   afterAll(async () => {
     server.proc.kill('SIGKILL');
@@ -42,7 +45,10 @@ describe('Disk full (e2e, real process on a 6 MiB tmpfs)', () => {
 
     const list = await request(server.url).get('/uploads').expect(200);
     expect(list.body.items.map((r: { id: string }) => r.id).sort()).toEqual([ok.body.id, after.body.id].sort());
-    for (const [id, bytes] of [[ok.body.id, first], [after.body.id, second]] as const) {
+    for (const [id, bytes] of [
+      [ok.body.id, first],
+      [after.body.id, second],
+    ] as const) {
       expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored' });
       const download = await request(server.url).get(`/uploads/${id}/content`).responseType('blob').expect(200);
       expect(sha256(download.body as Buffer)).toBe(sha256(bytes));

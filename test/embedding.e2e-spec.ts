@@ -74,12 +74,20 @@ describe('Stowage embedded in a host app, installed from the packed tarball', ()
     // Subscribed before the upload, so a listener that finishes first is not missed; jest's timeout bounds it.
     const indexed = events.waitFor('file.indexed', (e: FileIndexedEvent) => e.filename === 'lines.txt');
 
-    const res = await request(server).post('/api/files').set(tenant).attach('file', content, { filename: 'lines.txt', contentType: 'text/plain' }).expect(202);
+    const res = await request(server)
+      .post('/api/files')
+      .set(tenant)
+      .attach('file', content, { filename: 'lines.txt', contentType: 'text/plain' })
+      .expect(202);
     expect(res.headers.location).toBe(`/api/files/${res.body.id}`);
 
     const [event] = (await indexed) as [FileIndexedEvent];
     expect(event).toEqual({ uploadId: res.body.id, filename: 'lines.txt', lines: 3 });
-    await request(server).get(`/api/files/${res.body.id}`).set(tenant).expect(200).expect((r) => expect(r.body.status).toBe('stored'));
+    await request(server)
+      .get(`/api/files/${res.body.id}`)
+      .set(tenant)
+      .expect(200)
+      .expect((r) => expect(r.body.status).toBe('stored'));
     const download = await request(server).get(`/api/files/${res.body.id}/content`).set(tenant).responseType('blob').expect(200);
     expect(Buffer.compare(download.body as Buffer, content)).toBe(0);
   });
@@ -87,23 +95,36 @@ describe('Stowage embedded in a host app, installed from the packed tarball', ()
   it('hashes a large stream announced with sizeHint (on the helper thread) to the right SHA-256', async () => {
     const content = Buffer.from(randomBytes(4.5 * 1024 * 1024 + 7).toString('hex')); // text: the host allows text/plain
     const chunks = Array.from({ length: Math.ceil(content.length / 65_536) }, (_, i) => content.subarray(i * 65_536, (i + 1) * 65_536));
-    const record = await host.uploads.upload(Readable.from(chunks), { filename: 'big.txt', mimeType: 'text/plain', sizeHint: content.length });
+    const record = await host.uploads.upload(Readable.from(chunks), {
+      filename: 'big.txt',
+      mimeType: 'text/plain',
+      sizeHint: content.length,
+    });
     expect(record).toMatchObject({ size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
     await expect(host.uploads.waitUntilSettled(record.id, { timeoutMs: 10_000 })).resolves.toMatchObject({ status: 'stored' });
   });
 
   it('keeps the upload stored when host listeners throw, and logs each failure with the upload id', async () => {
     const since = logs.lines.length;
-    const record = await host.uploads.upload(Readable.from([Buffer.from('%PDF-1.7\n')]), { filename: 'q3.pdf', mimeType: 'application/pdf' });
+    const record = await host.uploads.upload(Readable.from([Buffer.from('%PDF-1.7\n')]), {
+      filename: 'q3.pdf',
+      mimeType: 'application/pdf',
+    });
     const structured = (l: CapturedLog) => (l.message ?? {}) as { listener?: string; uploadId?: string; err?: Error };
-    const failureOf = (listener: string) => logs.waitFor((l) => structured(l).listener === listener && structured(l).uploadId === record.id, { since });
+    const failureOf = (listener: string) =>
+      logs.waitFor((l) => structured(l).listener === listener && structured(l).uploadId === record.id, { since });
 
     await expect(host.uploads.waitUntilSettled(record.id, { timeoutMs: 5000 })).resolves.toMatchObject({ status: 'stored' });
 
     const rejected = await failureOf('FailingListeners.onStoredRejects');
     expect(rejected).toMatchObject({
       level: 'error',
-      message: { event: 'upload.listener_failed', eventName: 'file.stored', uploadId: record.id, err: expect.objectContaining({ message: 'thumbnailer down for q3.pdf' }) },
+      message: {
+        event: 'upload.listener_failed',
+        eventName: 'file.stored',
+        uploadId: record.id,
+        err: expect.objectContaining({ message: 'thumbnailer down for q3.pdf' }),
+      },
     });
     const deferred = await failureOf('FailingListeners.onStoredThrowsDeferred');
     expect(deferred.message).toMatchObject({ err: expect.objectContaining({ message: 'deferred listener broke' }) });
@@ -127,14 +148,18 @@ describe('a host that closes right after a programmatic upload', () => {
       const app = await (await Test.createTestingModule({ imports: [HostAppModule] }).compile()).createNestApplication().init();
       const stored: string[] = [];
       app.get(EventEmitter2).on('file.stored', (event: { uploadId: string }) => stored.push(event.uploadId));
-      const record = await app.get(stowage.UploadsService).upload(Readable.from([Buffer.from('written just before closing\n')]), { filename: 'late.txt', mimeType: 'text/plain' });
+      const record = await app
+        .get(stowage.UploadsService)
+        .upload(Readable.from([Buffer.from('written just before closing\n')]), { filename: 'late.txt', mimeType: 'text/plain' });
 
       await app.close();
 
       expect(stored).toEqual([record.id]);
       // compile() opens the record store but runs no lifecycle hook, so nothing re-drives the upload.
       const reopened = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
-      expect(await reopened.get<UploadRecordRepository>(stowage.UPLOAD_RECORD_REPOSITORY).get(record.id)).toMatchObject({ status: 'stored' });
+      expect(await reopened.get<UploadRecordRepository>(stowage.UPLOAD_RECORD_REPOSITORY).get(record.id)).toMatchObject({
+        status: 'stored',
+      });
       await reopened.close();
       expect(await readdir(join(root.path, 'staging'))).toEqual([]);
     } finally {
@@ -157,7 +182,10 @@ describe('a host test module with the in-memory record store', () => {
       const app = await moduleRef.createNestApplication().init();
       // #endregion
       const uploads = app.get(stowage.UploadsService);
-      const { id } = await uploads.upload(Readable.from([Buffer.from('kept in memory\n')]), { filename: 'memo.txt', mimeType: 'text/plain' });
+      const { id } = await uploads.upload(Readable.from([Buffer.from('kept in memory\n')]), {
+        filename: 'memo.txt',
+        mimeType: 'text/plain',
+      });
       await uploads.waitUntilSettled(id, { timeoutMs: 5000 });
 
       expect(records.records.get(id)).toMatchObject({ status: 'stored', filename: 'memo.txt' });
@@ -176,7 +204,17 @@ describe('the published package', () => {
   });
 
   it('exposes the documented API from `stowage` and `stowage/testing`', () => {
-    for (const name of ['UploadsModule', 'UploadsService', 'OnUploadEvent', 'FileStoredEvent', 'STORAGE_BACKEND', 'UPLOAD_RECORD_REPOSITORY', 'StorageError', 'UploadError', 'UploadRecordDto']) {
+    for (const name of [
+      'UploadsModule',
+      'UploadsService',
+      'OnUploadEvent',
+      'FileStoredEvent',
+      'STORAGE_BACKEND',
+      'UPLOAD_RECORD_REPOSITORY',
+      'StorageError',
+      'UploadError',
+      'UploadRecordDto',
+    ]) {
       expect(stowage).toHaveProperty(name);
     }
     expect(stowage.FileStoredEvent.eventName).toBe('file.stored');
@@ -185,16 +223,27 @@ describe('the published package', () => {
 
   it('ships dist with type declarations and the docs, but no sources or tests', async () => {
     const files = await listFiles(installedPackage);
-    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.d.ts', 'docs/EMBEDDING.md', 'README.md', 'package.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/testing/index.d.ts',
+        'docs/EMBEDDING.md',
+        'README.md',
+        'package.json',
+      ]),
+    );
     expect(files.filter((f) => /\.spec\.|^src\/|^test\//.test(f))).toEqual([]);
   });
 
   it('shows in docs/EMBEDDING.md exactly the host app code this suite runs', async () => {
     const doc = await readFile(join(repo, 'docs', 'EMBEDDING.md'), 'utf8');
     const blocks = [...doc.matchAll(/<!-- include: ([^\s#]+)(?:#(\S+))? -->\n```ts\n([\s\S]*?)```/g)];
-    expect(blocks.map((b) => b[1])).toEqual(expect.arrayContaining(['test/host-app/app.module.ts', 'test/host-app/files.module.ts', 'test/host-app/file-indexer.listener.ts']));
+    expect(blocks.map((b) => b[1])).toEqual(
+      expect.arrayContaining(['test/host-app/app.module.ts', 'test/host-app/files.module.ts', 'test/host-app/file-indexer.listener.ts']),
+    );
     for (const [, path, region, shown] of blocks) {
-      const source = await readFile(join(repo, path!), 'utf8');
+      const source = await readFile(join(repo, path), 'utf8');
       expect({ path, region, code: shown }).toEqual({ path, region, code: region ? regionOf(source, region) : source });
     }
   });

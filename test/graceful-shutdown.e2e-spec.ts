@@ -22,7 +22,9 @@ function startUpload(port: number, content: Buffer, name: string) {
     });
     socket.on('error', () => undefined);
   });
-  socket.write(`POST /uploads HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(
+    `POST /uploads HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`,
+  );
   socket.write(body.subarray(0, body.length / 2));
   return { finish: () => socket.write(body.subarray(body.length / 2)), reply };
 }
@@ -70,7 +72,7 @@ describe('Graceful shutdown (e2e, real process and SIGTERM)', () => {
         const res = await request(server!.url).get(`/uploads/${id}`);
         return res.body.status === 'stored' ? res.body : undefined;
       });
-      expect(record).toMatchObject({ sha256: sha256(files[i]!), size: files[i]!.length });
+      expect(record).toMatchObject({ sha256: sha256(files[i]), size: files[i].length });
     }
   });
 });

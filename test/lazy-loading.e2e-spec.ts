@@ -13,7 +13,13 @@ async function packagesLoaded(transport: TestTransport): Promise<string[]> {
   const root = await mkdtemp(join(tmpdir(), 'stowage-lazy-'));
   const { env, cleanup } = transportEnv(transport);
   const port = await freePort();
-  const service = spawnService('main.js', { ...env, UPLOAD_DIR: root, PORT: String(port), LOG_LEVEL: 'warn', NODE_OPTIONS: `--import ${probe}` });
+  const service = spawnService('main.js', {
+    ...env,
+    UPLOAD_DIR: root,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    NODE_OPTIONS: `--import ${probe}`,
+  });
   try {
     const url = `http://127.0.0.1:${port}`;
     await waitHealthy(service, url);

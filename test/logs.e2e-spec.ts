@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { ConfigService } from '@nestjs/config';
 import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import request from 'supertest';
-import type { EnvironmentVariables } from '../src/app/config/env.validation.js';
+import type { EnvironmentVariables } from '../src/app/config/environment.js';
 import { loggerOptionsFromEnv } from '../src/app/config/logger.config.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { StorageError } from '../src/domain/errors/storage.error.js';
@@ -29,7 +29,10 @@ describe('Request ids in the JSON logs (e2e)', () => {
         .overrideProvider(STORAGE_BACKEND)
         .useValue(backend)
         .overrideProvider(PARAMS_PROVIDER_TOKEN)
-        .useFactory({ factory: (config: ConfigService<EnvironmentVariables, true>) => loggerOptionsFromEnv(config, sink), inject: [ConfigService] }),
+        .useFactory({
+          factory: (config: ConfigService<EnvironmentVariables, true>) => loggerOptionsFromEnv(config, sink),
+          inject: [ConfigService],
+        }),
     );
   });
   afterAll(() => t.close());
@@ -37,7 +40,11 @@ describe('Request ids in the JSON logs (e2e)', () => {
   const about = (uploadId: string) => lines.filter((l) => l.uploadId === uploadId);
 
   it('ties every line of one upload, in the request and in the background, to its request id and upload id', async () => {
-    const res = await request(t.server).post('/uploads').set('X-Request-Id', 'client-req-0042').attach('file', Buffer.from('logged'), 'logged.txt').expect(202);
+    const res = await request(t.server)
+      .post('/uploads')
+      .set('X-Request-Id', 'client-req-0042')
+      .attach('file', Buffer.from('logged'), 'logged.txt')
+      .expect(202);
     expect(res.headers['x-request-id']).toBe('client-req-0042');
     await t.uploads.waitUntilSettled(res.body.id);
 
@@ -53,11 +60,21 @@ describe('Request ids in the JSON logs (e2e)', () => {
 
   it('logs a storage failure with the upload id and the id of the request that created it', async () => {
     backend.failNext(new StorageError('PERMISSION_DENIED', 'permission denied'));
-    const res = await request(t.server).post('/uploads').set('X-Request-Id', 'client-req-0043').attach('file', Buffer.from('doomed'), 'doomed.txt').expect(202);
+    const res = await request(t.server)
+      .post('/uploads')
+      .set('X-Request-Id', 'client-req-0043')
+      .attach('file', Buffer.from('doomed'), 'doomed.txt')
+      .expect(202);
     await expect(t.uploads.waitUntilSettled(res.body.id)).rejects.toThrow(/failed/);
 
     const failure = about(res.body.id).find((l) => l.event === 'upload.store_failed');
-    expect(failure).toMatchObject({ level: 50, uploadId: res.body.id, requestId: 'client-req-0043', errorCode: 'PERMISSION_DENIED', final: true });
+    expect(failure).toMatchObject({
+      level: 50,
+      uploadId: res.body.id,
+      requestId: 'client-req-0043',
+      errorCode: 'PERMISSION_DENIED',
+      final: true,
+    });
   });
 
   it('makes an id when the client sends none or an unusable one, and logs the one it echoes', async () => {

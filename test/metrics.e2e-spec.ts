@@ -21,7 +21,9 @@ async function scrapeUntil(t: TestApp, done: (m: Awaited<ReturnType<typeof scrap
     await new Promise((resolve) => setImmediate(resolve));
   }
   const last = await scrape(t);
-  throw new Error(`metrics never reached the expected state; in flight ${sampleValue(last, 'stowage_uploads_in_flight')}, backlog ${sampleValue(last, 'stowage_uploads_backlog')}`);
+  throw new Error(
+    `metrics never reached the expected state; in flight ${sampleValue(last, 'stowage_uploads_in_flight')}, backlog ${sampleValue(last, 'stowage_uploads_backlog')}`,
+  );
 }
 
 describe('Prometheus metrics (e2e)', () => {
@@ -70,7 +72,10 @@ describe('Prometheus metrics (e2e)', () => {
   it('shows an upload as in flight while its bytes stream in, and as unstored backlog until stored', async () => {
     const url = await baseUrl(t.server);
     const boundary = 'metricsBoundary';
-    const req = http.request(`${url}/uploads`, { method: 'POST', headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': 10_000 } });
+    const req = http.request(`${url}/uploads`, {
+      method: 'POST',
+      headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': 10_000 },
+    });
     req.on('error', () => undefined);
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.bin"\r\n\r\n` + 'x'.repeat(1000));
     try {

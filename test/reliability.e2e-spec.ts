@@ -28,9 +28,17 @@ describe('Safe retries with Idempotency-Key (e2e)', () => {
   });
 
   it('refuses the same key with different bytes with 409', async () => {
-    const first = await request(t.server).post('/uploads').set('Idempotency-Key', 'k-1').attach('file', Buffer.from('one'), 'x.txt').expect(202);
+    const first = await request(t.server)
+      .post('/uploads')
+      .set('Idempotency-Key', 'k-1')
+      .attach('file', Buffer.from('one'), 'x.txt')
+      .expect(202);
     await t.uploads.waitUntilSettled(first.body.id);
-    const clash = await request(t.server).post('/uploads').set('Idempotency-Key', 'k-1').attach('file', Buffer.from('two'), 'x.txt').expect(409);
+    const clash = await request(t.server)
+      .post('/uploads')
+      .set('Idempotency-Key', 'k-1')
+      .attach('file', Buffer.from('two'), 'x.txt')
+      .expect(409);
     expect(clash.body).toMatchObject({ statusCode: 409, code: 'IDEMPOTENCY_KEY_REUSED' });
     expect(await t.staged()).toEqual([]);
   });
@@ -52,7 +60,15 @@ describe('Backpressure (e2e)', () => {
     const t = await createTestApp({ MAX_BACKLOG: 2, STORAGE_CONCURRENCY: 1 }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
     try {
       const held = [];
-      for (let i = 0; i < 2; i += 1) held.push((await request(t.server).post('/uploads').attach('file', Buffer.from(`h${i}`), 'h.txt').expect(202)).body.id);
+      for (let i = 0; i < 2; i += 1)
+        held.push(
+          (
+            await request(t.server)
+              .post('/uploads')
+              .attach('file', Buffer.from(`h${i}`), 'h.txt')
+              .expect(202)
+          ).body.id,
+        );
       const refused = await request(t.server).post('/uploads').attach('file', Buffer.from('third'), 'c.txt').expect(503);
       expect(refused.headers['retry-after']).toBe('5');
       expect(refused.body).toMatchObject({ statusCode: 503, code: 'UPLOADS_UNAVAILABLE', message: expect.stringContaining('backlog') });
@@ -127,7 +143,12 @@ describe('Reconciliation (e2e)', () => {
       expect(await t.staged()).toEqual([]);
 
       const health = await request(t.server).get('/health').expect(200);
-      expect(health.body.details.storage.reconciliation.last).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1, staleIncomplete: 1 });
+      expect(health.body.details.storage.reconciliation.last).toMatchObject({
+        missingContent: 1,
+        orphanedContent: 1,
+        staleStaging: 1,
+        staleIncomplete: 1,
+      });
     } finally {
       await t.close();
     }

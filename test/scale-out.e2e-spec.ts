@@ -16,7 +16,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: nu
   const lanes = Array.from({ length: limit }, async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i]!, i);
+      results[i] = await fn(items[i], i);
     }
   });
   await Promise.all(lanes);
@@ -61,7 +61,7 @@ describe('Scale-out (e2e): 2 API and 2 worker processes sharing one Redis prefix
     processes.push(...apis);
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     for (const [i, api] of apis.entries()) {
-      const health = await waitHealthy(api, urls[i]!);
+      const health = await waitHealthy(api, urls[i]);
       expect(health).toMatchObject({ status: 'ok', details: { redis: { status: 'up' } } });
     }
 
@@ -106,10 +106,14 @@ describe('Scale-out (e2e): 2 API and 2 worker processes sharing one Redis prefix
     expect(await redis.zcard(`${prefix}:records:s:failed`)).toBe(0);
     // A may have stored its last uploads just before it died, their jobs still active: they are done
     // only once B has found them stalled (lock expiry plus a stalled check) and finished them.
-    await until('the queue to empty', async () => {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
-      return Object.values(counts).every((n) => n === 0) ? counts : undefined;
-    }, 10_000);
+    await until(
+      'the queue to empty',
+      async () => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+        return Object.values(counts).every((n) => n === 0) ? counts : undefined;
+      },
+      10_000,
+    );
     // Worker B took over what A was holding.
     const takenOver = workerB.events('upload.job_stalled').map((e) => e.uploadId);
     expect(takenOver).toEqual(expect.arrayContaining(orphaned));
@@ -117,10 +121,10 @@ describe('Scale-out (e2e): 2 API and 2 worker processes sharing one Redis prefix
     await mapLimit(accepted, 16, async (id, i) => {
       for (const url of urls) {
         const record = (await (await fetch(`${url}/uploads/${id}`)).json()) as { status: string; sha256: string; size: number };
-        expect(record).toMatchObject({ status: 'stored', sha256: sha256(files[i]!), size: files[i]!.length });
+        expect(record).toMatchObject({ status: 'stored', sha256: sha256(files[i]), size: files[i].length });
         const content = await fetch(`${url}/uploads/${id}/content`);
         expect(content.status).toBe(200);
-        expect(sha256(Buffer.from(await content.arrayBuffer()))).toBe(sha256(files[i]!));
+        expect(sha256(Buffer.from(await content.arrayBuffer()))).toBe(sha256(files[i]));
       }
     });
 

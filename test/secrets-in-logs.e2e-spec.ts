@@ -35,7 +35,11 @@ describe('No secret reaches a log line (e2e, real process)', () => {
       body.append('file', new Blob(['secret-free bytes']), 'a.txt');
       return body;
     };
-    const sent = await fetch(`${url}/uploads`, { method: 'POST', body: form(), headers: { Authorization: `Bearer ${KEYS[0]}`, Cookie: COOKIE } });
+    const sent = await fetch(`${url}/uploads`, {
+      method: 'POST',
+      body: form(),
+      headers: { Authorization: `Bearer ${KEYS[0]}`, Cookie: COOKIE },
+    });
     expect(sent.status).toBe(202);
     const { id } = (await sent.json()) as { id: string };
     for (const headers of <Array<Record<string, string>>>[
@@ -51,8 +55,13 @@ describe('No secret reaches a log line (e2e, real process)', () => {
 
     const requestLines = service.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request completed');
     expect(requestLines).toHaveLength(5);
-    expect(requestLines[0]).toMatchObject({ req: { method: 'POST', url: '/uploads' }, res: { statusCode: 202 }, uploadId: id, responseTime: expect.any(Number) });
-    expect(Object.keys(requestLines[0]!.req as object).sort()).toEqual(['id', 'method', 'url']);
+    expect(requestLines[0]).toMatchObject({
+      req: { method: 'POST', url: '/uploads' },
+      res: { statusCode: 202 },
+      uploadId: id,
+      responseTime: expect.any(Number),
+    });
+    expect(Object.keys(requestLines[0].req as object).sort()).toEqual(['id', 'method', 'url']);
     const everything = service.lines.join('\n') + service.stderr();
     const base64 = SECRETS.map((s) => Buffer.from(`user:${s}`).toString('base64'));
     for (const secret of [...SECRETS, ...base64]) expect(everything).not.toContain(secret);
@@ -62,7 +71,10 @@ describe('No secret reaches a log line (e2e, real process)', () => {
 describe('A configuration error does not echo a secret (e2e, real process)', () => {
   it('names API_KEYS without printing the rejected key', async () => {
     const tooShort = 'shortsecret42';
-    const proc = spawn(process.execPath, [serviceEntry('main.js')], { env: { ...process.env, API_KEYS: tooShort }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [serviceEntry('main.js')], {
+      env: { ...process.env, API_KEYS: tooShort },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     proc.stdout.on('data', (c: Buffer) => (output += c.toString()));
     proc.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -28,4 +28,15 @@ describe('Start-up configuration (e2e, real process)', () => {
     expect(code).not.toBe(0);
     expect(stderr + stdout).toContain(message);
   });
+
+  it('says what is wrong with a size in one line per variable, with no stack trace', async () => {
+    const { code, stderr, stdout } = await runMain({ MAX_FILE_SIZE: '10XB', SHUTDOWN_TIMEOUT_MS: 'soon' });
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'Invalid configuration:\n' +
+        '  - MAX_FILE_SIZE is not a size (got "10XB"); expected bytes, or a number with a unit: 10MB, 512KiB, 1GiB\n' +
+        '  - SHUTDOWN_TIMEOUT_MS is not a duration (got "soon"); expected milliseconds, or a number with a unit: 500ms, 30s, 5m, 24h\n',
+    );
+    expect(stdout).toBe('');
+  });
 });

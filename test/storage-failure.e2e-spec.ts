@@ -23,7 +23,8 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
   it('ends the failing upload failed with its reason and one error line, and leaves the others alone', async () => {
     const files = [randomFile(10_000), randomFile(20_000), randomFile(30_000)];
     const ids: string[] = [];
-    for (const [i, f] of files.entries()) ids.push((await request(server.url).post('/uploads').attach('file', f, `f${i}.bin`).expect(202)).body.id);
+    for (const [i, f] of files.entries())
+      ids.push((await request(server.url).post('/uploads').attach('file', f, `f${i}.bin`).expect(202)).body.id);
     const [doomed, ...others] = ids as [string, ...string[]];
 
     expect(await settledOverHttp(server.url, doomed)).toMatchObject({
@@ -33,7 +34,7 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
       error: { code: 'PERMISSION_DENIED', message: expect.stringContaining('permission denied') },
     });
     for (const [i, id] of others.entries()) {
-      expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored', sha256: sha256(files[i + 1]!) });
+      expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored', sha256: sha256(files[i + 1]) });
     }
     await request(server.url).get(`/uploads/${doomed}/content`).expect(409);
 
@@ -52,7 +53,7 @@ describe('Storage failure path (e2e, real process and its JSON logs)', () => {
 
     // The failed upload kept its staged bytes, so it can be retried, and then it stores.
     await request(server.url).post(`/uploads/${doomed}/retry`).expect(202);
-    expect(await settledOverHttp(server.url, doomed)).toMatchObject({ status: 'stored', sha256: sha256(files[0]!) });
+    expect(await settledOverHttp(server.url, doomed)).toMatchObject({ status: 'stored', sha256: sha256(files[0]) });
     await request(server.url).post(`/uploads/${doomed}/retry`).expect(409);
   });
 });

@@ -6,7 +6,7 @@ import { StorageError } from '../src/domain/errors/storage.error.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { baseUrl } from './support/multipart.js';
 import { openEventStream, type ServerSentEvent } from './support/sse.js';
-import { createTestApp, type EnvOverrides, type TestApp } from './support/test-app.js';
+import { createTestApp, type EnvOverrides } from './support/test-app.js';
 
 const statusOf = (e: ServerSentEvent) => (JSON.parse(e.data) as { status: string }).status;
 
@@ -18,7 +18,9 @@ const statusOf = (e: ServerSentEvent) => (JSON.parse(e.data) as { status: string
 async function appWithHeldStorage(env: EnvOverrides = {}) {
   const backend = new InMemoryStorage();
   const release = backend.hold();
-  const t = await createTestApp({ STORAGE_CONCURRENCY: 1, STATUS_POLL_INTERVAL_MS: 0, ...env }, (b) => b.overrideProvider(STORAGE_BACKEND).useValue(backend));
+  const t = await createTestApp({ STORAGE_CONCURRENCY: 1, STATUS_POLL_INTERVAL_MS: 0, ...env }, (b) =>
+    b.overrideProvider(STORAGE_BACKEND).useValue(backend),
+  );
   const blocker = await request(t.server).post('/uploads').attach('file', Buffer.from('first in line'), 'blocker.txt').expect(202);
   return { t, backend, release, blockerId: blocker.body.id as string, url: await baseUrl(t.server) };
 }
@@ -39,7 +41,7 @@ describe('Live status over Server-Sent Events (e2e)', () => {
       release();
       const rest = await stream.ended();
       expect(rest.map(statusOf)).toEqual(['stored']);
-      expect(JSON.parse(rest[0]!.data)).toMatchObject({ id: body.id, storedAt: expect.any(String) });
+      expect(JSON.parse(rest[0].data)).toMatchObject({ id: body.id, storedAt: expect.any(String) });
       await t.uploads.waitUntilSettled(blockerId);
     } finally {
       release();
@@ -58,7 +60,10 @@ describe('Live status over Server-Sent Events (e2e)', () => {
       release();
       const rest = await stream.ended();
       expect(rest.map(statusOf)).toEqual(['failed']);
-      expect(JSON.parse(rest[0]!.data)).toMatchObject({ status: 'failed', error: { code: 'PERMISSION_DENIED', message: expect.stringContaining('permission denied') } });
+      expect(JSON.parse(rest[0].data)).toMatchObject({
+        status: 'failed',
+        error: { code: 'PERMISSION_DENIED', message: expect.stringContaining('permission denied') },
+      });
     } finally {
       release();
       await t.close();
@@ -85,7 +90,17 @@ describe('Live status over Server-Sent Events (e2e)', () => {
       const records = t.app.get<UploadRecordRepository>(UPLOAD_RECORD_REPOSITORY);
       const id = uuidv7();
       const now = new Date().toISOString();
-      await records.create({ id, status: 'received', filename: 'elsewhere.bin', mimeType: 'application/octet-stream', size: 3, sha256: 'ab'.repeat(32), receivedAt: now, updatedAt: now, attempts: 0 });
+      await records.create({
+        id,
+        status: 'received',
+        filename: 'elsewhere.bin',
+        mimeType: 'application/octet-stream',
+        size: 3,
+        sha256: 'ab'.repeat(32),
+        receivedAt: now,
+        updatedAt: now,
+        attempts: 0,
+      });
 
       const stream = await openEventStream(`${await baseUrl(t.server)}/uploads/${id}/events`);
       expect(statusOf(await stream.next())).toBe('received');

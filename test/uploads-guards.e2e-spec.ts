@@ -69,7 +69,11 @@ describe('UploadsModule guards (e2e)', () => {
     await request(server).get('/api/files').set('x-role', 'uploader').set('x-suspended', 'yes').expect(403);
     await request(server).get('/api/files').set('x-role', 'viewer').expect(403);
     await request(server).post('/api/files').attach('file', Buffer.from('x'), 'x.txt').expect(403);
-    const { body } = await request(server).post('/api/files').set('x-role', 'uploader').attach('file', Buffer.from('x'), 'x.txt').expect(202);
+    const { body } = await request(server)
+      .post('/api/files')
+      .set('x-role', 'uploader')
+      .attach('file', Buffer.from('x'), 'x.txt')
+      .expect(202);
     await request(server).get(`/api/files/${body.id}`).set('x-role', 'viewer').expect(403);
     await request(server).get(`/api/files/${body.id}`).set('x-role', 'uploader').expect(200);
   });

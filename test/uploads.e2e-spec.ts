@@ -24,7 +24,10 @@ describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
 
   it('answers 202 with the record and Location, stores in the background, and serves the same bytes', async () => {
     const file = randomFile(1024 * 1024 + 17);
-    const res = await request(t.server).post('/uploads').attach('file', file, { filename: 'data.bin', contentType: 'application/octet-stream' }).expect(202);
+    const res = await request(t.server)
+      .post('/uploads')
+      .attach('file', file, { filename: 'data.bin', contentType: 'application/octet-stream' })
+      .expect(202);
 
     expect(res.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
@@ -79,7 +82,10 @@ describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
     const bad = await request(t.server).get(`/uploads/${body.id}/content`).set('Range', 'bytes=100-200').expect(416);
     expect(bad.headers['content-range']).toBe('bytes */16');
 
-    await request(t.server).get(`/uploads/${body.id}/content`).set('If-None-Match', `"${sha256(file)}"`).expect(304);
+    await request(t.server)
+      .get(`/uploads/${body.id}/content`)
+      .set('If-None-Match', `"${sha256(file)}"`)
+      .expect(304);
   });
 
   it('keeps a non-ASCII filename exactly, NFC-normalized, and offers it with filename*', async () => {
@@ -93,15 +99,24 @@ describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
   });
 
   it('judges the type by the leading bytes, not only by what the client declared', async () => {
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f8d1a80000000049454e44ae426082', 'hex');
-    const { body } = await request(t.server).post('/uploads').attach('file', png, { filename: 'pic.txt', contentType: 'text/plain' }).expect(202);
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f8d1a80000000049454e44ae426082',
+      'hex',
+    );
+    const { body } = await request(t.server)
+      .post('/uploads')
+      .attach('file', png, { filename: 'pic.txt', contentType: 'text/plain' })
+      .expect(202);
     expect(body.mimeType).toBe('image/png');
   });
 
   it('lists newest first with a cursor, filtered by status, and validates the query', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i += 1) {
-      const { body } = await request(t.server).post('/uploads').attach('file', Buffer.from(`n${i}`), `n${i}.txt`).expect(202);
+      const { body } = await request(t.server)
+        .post('/uploads')
+        .attach('file', Buffer.from(`n${i}`), `n${i}.txt`)
+        .expect(202);
       ids.push(body.id as string);
     }
     await Promise.all(ids.map((id) => t.uploads.waitUntilSettled(id)));
@@ -141,9 +156,9 @@ describe.each(TRANSPORTS)('Uploads (e2e), %s transport', (transport) => {
     expect(responses.map((r) => r.status)).toEqual(files.map(() => 202));
 
     const records = await Promise.all(responses.map((r) => t.uploads.waitUntilSettled(r.body.id as string)));
-    records.forEach((record, i) => expect(record).toMatchObject({ status: 'stored', size: files[i]!.length, sha256: sha256(files[i]!) }));
+    records.forEach((record, i) => expect(record).toMatchObject({ status: 'stored', size: files[i].length, sha256: sha256(files[i]) }));
     const downloads = await Promise.all(records.map((r) => request(t.server).get(`/uploads/${r.id}/content`).responseType('blob')));
-    downloads.forEach((d, i) => expect(sha256(d.body as Buffer)).toBe(sha256(files[i]!)));
+    downloads.forEach((d, i) => expect(sha256(d.body as Buffer)).toBe(sha256(files[i])));
   });
 
   it('reports a writable storage root and free disk on /health', async () => {

@@ -28,7 +28,11 @@ class UploadsController {
 }
 const method = (name) => Object.getOwnPropertyDescriptor(UploadsController.prototype, name);
 UploadedFile()(UploadsController.prototype, 'upload', 0);
-for (const decorate of [HttpCode(202), UseInterceptors(FileInterceptor('file', { storage: multer.diskStorage({ destination: filesDir }) })), Post()]) {
+for (const decorate of [
+  HttpCode(202),
+  UseInterceptors(FileInterceptor('file', { storage: multer.diskStorage({ destination: filesDir }) })),
+  Post(),
+]) {
   decorate(UploadsController.prototype, 'upload', method('upload'));
 }
 Controller('uploads')(UploadsController);

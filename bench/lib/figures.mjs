@@ -21,7 +21,10 @@ export async function warmup(ctx, s) {
   const { warmupS } = ctx.config;
   const size = 64 * KiB;
   const connections = 8;
-  const r = await runLoad({ type: 'autocannon', url: s.server.url, size, connections, durationS: warmupS, timeoutS: 10 }, (warmupS + 30) * 1000);
+  const r = await runLoad(
+    { type: 'autocannon', url: s.server.url, size, connections, durationS: warmupS, timeoutS: 10 },
+    (warmupS + 30) * 1000,
+  );
   await settle(ctx, s);
   const { fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
   await freeBaselineDisk(s, fresh);
@@ -40,12 +43,23 @@ async function measureLarge(ctx, s) {
   }
   const ok = r.status >= 200 && r.status < 300;
   const { check, fresh } = await verify(s, { acked: ok ? 1 : 0, size, inFlight: 0 });
-  record(s, 'large', { mbps: ok ? r.mbps : undefined, ms: r.ms, peakRss: memory.peak, startRss: memory.start, hwmReset: memory.hwmReset, status: r.status, non2xx: ok ? 0 : 1 });
+  record(s, 'large', {
+    mbps: ok ? r.mbps : undefined,
+    ms: r.ms,
+    peakRss: memory.peak,
+    startRss: memory.start,
+    hwmReset: memory.hwmReset,
+    status: r.status,
+    non2xx: ok ? 0 : 1,
+  });
   if (!ok) s.integrity.issues.push(`large upload answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
   // Free the disk: the service through its API (so its records stay consistent), baselines directly.
   if (s.def.kind === 'service' && ok && r.body?.id) {
-    const del = await fetch(`${s.server.url}/uploads/${r.body.id}`, { method: 'DELETE', signal: AbortSignal.timeout(60_000) }).catch((e) => e);
-    if (del instanceof Error || del.status !== 204) ctx.problems.push(`${s.def.label}: DELETE /uploads/:id answered ${del.status ?? del.message} (expected 204)`);
+    const del = await fetch(`${s.server.url}/uploads/${r.body.id}`, { method: 'DELETE', signal: AbortSignal.timeout(60_000) }).catch(
+      (e) => e,
+    );
+    if (del instanceof Error || del.status !== 204)
+      ctx.problems.push(`${s.def.label}: DELETE /uploads/:id answered ${del.status ?? del.message} (expected 204)`);
     for (const f of fresh) s.ledger.known.delete(f.path);
   } else {
     await freeBaselineDisk(s, fresh);
@@ -60,7 +74,8 @@ async function measureMany(ctx, s, size, connections) {
   const { check, fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
   await freeBaselineDisk(s, fresh);
   record(s, `many:${size}:${connections}`, r);
-  if (r.non2xx) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)})`);
+  if (r.non2xx)
+    s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)})`);
   if (r.errors) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.errors} request errors (${r.timeouts} timeouts)`);
   return `${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.non2xx}, errors ${r.errors}${check.lost ? ', DATA MISSING' : ''}`;
 }
@@ -102,14 +117,17 @@ export function buildPlan(config, keys) {
     for (const size of config.sizes) {
       for (const c of config.concurrencies) {
         const keys = [...main];
-        if (has('service-none') && size === config.durabilityFigure.size && c === config.durabilityFigure.concurrency) keys.push('service-none');
+        if (has('service-none') && size === config.durabilityFigure.size && c === config.durabilityFigure.concurrency)
+          keys.push('service-none');
         add('many', `${formatSize(size)} c=${c}`, keys, (ctx, s) => measureMany(ctx, s, size, c));
       }
     }
   }
   if (wants('stored')) {
     const { size, concurrency } = config.stored;
-    add('stored', `202→stored ${formatSize(size)} c=${concurrency}`, ['service', 'service-none'].filter(has), (ctx, s) => measureStored(ctx, s));
+    add('stored', `202→stored ${formatSize(size)} c=${concurrency}`, ['service', 'service-none'].filter(has), (ctx, s) =>
+      measureStored(ctx, s),
+    );
   }
   return plan;
 }

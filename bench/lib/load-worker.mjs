@@ -66,7 +66,10 @@ function streamUpload({ url, size, timeoutMs }) {
     const started = performance.now();
     let sent = 0;
     let settled = false;
-    const timer = setTimeout(() => fail(new Error(`large upload did not finish within ${timeoutMs} ms (${sent} of ${size} bytes sent)`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`large upload did not finish within ${timeoutMs} ms (${sent} of ${size} bytes sent)`)),
+      timeoutMs,
+    );
     const fail = (err) => {
       if (settled) return;
       settled = true;

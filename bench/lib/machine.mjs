@@ -6,7 +6,15 @@ import os from 'node:os';
 import process from 'node:process';
 import { num, table } from './report-format.mjs';
 
-const FS_TYPES = { 0xef53: 'ext2/3/4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs', 0x2fc12fc1: 'zfs', 0x6969: 'nfs' };
+const FS_TYPES = {
+  0xef53: 'ext2/3/4',
+  0x01021994: 'tmpfs',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x794c7630: 'overlayfs',
+  0x2fc12fc1: 'zfs',
+  0x6969: 'nfs',
+};
 
 /** `storageDir` is where the servers store (its file system and free space matter); `root` is the git checkout. */
 export function machineFacts({ root, storageDir }) {
@@ -75,7 +83,10 @@ export function machineSection(machine, elapsedS) {
         ['Memory', `${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`],
         ['Node', machine.node],
         ['OS', machine.os],
-        ['Storage (temp dir)', `${machine.storageFs}${Number.isFinite(machine.freeDiskBytes) ? `, ${(machine.freeDiskBytes / 1024 ** 3).toFixed(0)} GiB free at start` : ''}`],
+        [
+          'Storage (temp dir)',
+          `${machine.storageFs}${Number.isFinite(machine.freeDiskBytes) ? `, ${(machine.freeDiskBytes / 1024 ** 3).toFixed(0)} GiB free at start` : ''}`,
+        ],
         ['Load average 1/5/15 min, start → end', `${load(machine.loadStart)} → ${load(machine.loadEnd)}`],
         ['One core, SHA-256 MB/s (how much CPU the host gave), start → end', `${num(machine.cpuStart, 0)} → ${num(machine.cpuEnd, 0)}`],
         ['Service code', machine.commit ?? 'unknown (no git)'],

@@ -8,9 +8,7 @@ export const CONTENT_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
 /** Bytes before and after the file's content, and the total length for `size` content bytes. */
 export function envelope(size, { field = 'file', filename = 'bench.bin', type = 'application/octet-stream' } = {}) {
   const head = Buffer.from(
-    `--${BOUNDARY}\r\n` +
-      `Content-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
-      `Content-Type: ${type}\r\n\r\n`,
+    `--${BOUNDARY}\r\n` + `Content-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` + `Content-Type: ${type}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
   return { head, tail, contentLength: head.length + size + tail.length };

@@ -69,7 +69,11 @@ export function defaultOutputs({ quick, figures }) {
   return { report: kind === 'full' ? 'docs/BENCHMARKS.md' : `bench/.results/${kind}.md`, results: `bench/.results/${kind}.json` };
 }
 
-const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function positiveNumber(name, text) {
   const n = Number(text);
@@ -89,7 +93,8 @@ function pickServers(text) {
   if (text === undefined) return SERVERS;
   const names = list(text);
   const unknown = names.filter((n) => !['raw-stream', 'naive', 'nest-floor', 'service'].includes(n));
-  if (unknown.length || names.length === 0) throw new UsageError(`--servers: unknown ${unknown.join(', ') || '(empty list)'}; use raw-stream,naive,nest-floor,service`);
+  if (unknown.length || names.length === 0)
+    throw new UsageError(`--servers: unknown ${unknown.join(', ') || '(empty list)'}; use raw-stream,naive,nest-floor,service`);
   return SERVERS.filter((s) => names.includes(s.key) || (s.key === 'service-none' && names.includes('service')));
 }
 
@@ -98,7 +103,9 @@ function pickFigures(text) {
   const names = list(text);
   const unknown = names.filter((n) => !FIGURES.includes(n));
   if (unknown.length || names.length === 0) {
-    const what = unknown.length ? `unknown figure group${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}` : 'empty list';
+    const what = unknown.length
+      ? `unknown figure group${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}`
+      : 'empty list';
     throw new UsageError(`--figures: ${what}; choose from ${FIGURES.join(', ')}`);
   }
   return FIGURES.filter((f) => names.includes(f)); // measuring order, duplicates dropped

@@ -121,7 +121,9 @@ export async function startNodeServer({ name, script, cwd, env, port, readyTimeo
     if (res?.status === 200) return server;
     if (Date.now() > deadline) {
       await stopChild(child);
-      throw new Error(`${name} did not answer GET /health with 200 within ${readyTimeoutMs} ms${res ? ` (last status ${res.status})` : ''}:\n${server.output().slice(-4000)}`);
+      throw new Error(
+        `${name} did not answer GET /health with 200 within ${readyTimeoutMs} ms${res ? ` (last status ${res.status})` : ''}:\n${server.output().slice(-4000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -157,7 +157,9 @@ export async function countFailed(s) {
   const items = failed.body.items;
   if (items.length > 0) {
     const sample = items[0].error;
-    s.integrity.issues.push(`${items.length}${failed.body.nextCursor ? '+' : ''} upload(s) ended \`failed\`${sample ? ` (e.g. ${sample.code}: ${sample.message})` : ''}`);
+    s.integrity.issues.push(
+      `${items.length}${failed.body.nextCursor ? '+' : ''} upload(s) ended \`failed\`${sample ? ` (e.g. ${sample.code}: ${sample.message})` : ''}`,
+    );
   }
 }
 

@@ -20,7 +20,18 @@ export function sum(values) {
   return values.reduce((a, b) => a + (b ?? 0), 0);
 }
 
-const UNITS = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** "64MiB", "4k", "1GiB", "1048576" → bytes (binary multiples). */
 export function parseSize(text) {
@@ -32,7 +43,11 @@ export function parseSize(text) {
 
 /** 65536 → "64 KiB", 1073741824 → "1 GiB". */
 export function formatSize(bytes) {
-  for (const [unit, n] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]]) {
+  for (const [unit, n] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ]) {
     if (bytes >= n && bytes % (n / 16) === 0) return `${+(bytes / n).toFixed(2)} ${unit}`;
   }
   return `${bytes} B`;

@@ -97,7 +97,10 @@ describe('data check', () => {
   });
 
   it('flags acknowledged uploads that are missing or truncated', () => {
-    const fresh = [{ path: 'a', size: 10 }, { path: 'b', size: 7 }];
+    const fresh = [
+      { path: 'a', size: 10 },
+      { path: 'b', size: 7 },
+    ];
     const r = checkRun({ acked: 3, size: 10, inFlight: 0, fresh, temp: ['c.tmp'] });
     assert.equal(r.lost, 2);
     assert.match(r.issues[0], /2 of 3 acknowledged/);
@@ -120,7 +123,10 @@ describe('data check', () => {
     writeFileSync(join(dir, 'ab', 'three'), 'zzz');
     writeFileSync(join(dir, 'ab', 'three.123.tmp'), 'partial');
     r = await ledger.scanNew();
-    assert.deepEqual(r.fresh.map((f) => f.size), [3]);
+    assert.deepEqual(
+      r.fresh.map((f) => f.size),
+      [3],
+    );
     assert.equal(r.temp.length, 1);
     assert.deepEqual((await new DiskLedger(join(tmp, 'nowhere')).scanNew()).fresh, []);
   });
@@ -145,7 +151,10 @@ describe('baselines and load clients', () => {
       assert.ok(big.mbps > 0);
       await waitIdle(server.url);
       let scan = await ledger.scanNew();
-      assert.deepEqual(scan.fresh.map((f) => f.size), [size]);
+      assert.deepEqual(
+        scan.fresh.map((f) => f.size),
+        [size],
+      );
 
       const many = await runLoad({ type: 'autocannon', url: server.url, size: 4096, connections: 4, durationS: 0.5, timeoutS: 5 }, 20_000);
       assert.ok(many.acked > 0);
@@ -194,7 +203,17 @@ describe('report', () => {
   });
   const many = (rps, p99) => [{ rps, p50: p99 / 2, p99, non2xx: 0, errors: 0 }];
   const results = (serviceOver = {}) => ({
-    machine: { date: 'd', cores: 2, cpuModel: 'cpu', memoryBytes: 2 ** 34, node: 'v20', os: 'linux', storageFs: 'ext4', loadStart: [0, 0, 0], loadEnd: [1, 1, 1] },
+    machine: {
+      date: 'd',
+      cores: 2,
+      cpuModel: 'cpu',
+      memoryBytes: 2 ** 34,
+      node: 'v20',
+      os: 'linux',
+      storageFs: 'ext4',
+      loadStart: [0, 0, 0],
+      loadEnd: [1, 1, 1],
+    },
     config: {
       quick: false,
       runs: 3,
@@ -207,7 +226,10 @@ describe('report', () => {
       durabilityFigure: { size: 65536, concurrency: 32 },
     },
     servers: {
-      'raw-stream': base({ label: 'raw-stream', figures: { large: [{ mbps: 1000, peakRss: 100 * 2 ** 20 }], 'many:65536:32': many(1000, 10) } }),
+      'raw-stream': base({
+        label: 'raw-stream',
+        figures: { large: [{ mbps: 1000, peakRss: 100 * 2 ** 20 }], 'many:65536:32': many(1000, 10) },
+      }),
       service: base({
         label: 'service (fsync)',
         kind: 'service',
@@ -219,7 +241,12 @@ describe('report', () => {
         },
         ...serviceOver,
       }),
-      'service-none': base({ label: 'service (none)', kind: 'service', env: { DURABILITY: 'none' }, figures: { 'many:65536:32': many(990, 16) } }),
+      'service-none': base({
+        label: 'service (none)',
+        kind: 'service',
+        env: { DURABILITY: 'none' },
+        figures: { 'many:65536:32': many(990, 16) },
+      }),
     },
     problems: [],
     elapsedS: 1,
@@ -238,7 +265,7 @@ describe('report', () => {
     assert.match(md, /\| Node \| v20 \|/);
   });
 
-  it('shows each server\'s resident set before the large upload and what the upload added to it', () => {
+  it("shows each server's resident set before the large upload and what the upload added to it", () => {
     const withStart = results({
       figures: { large: [{ mbps: 950, peakRss: 150 * 2 ** 20, startRss: 130 * 2 ** 20 }], 'many:65536:32': many(850, 14) },
     });
@@ -246,13 +273,18 @@ describe('report', () => {
       .split('\n')
       .find((l) => l.startsWith('| service (fsync) | 950'));
     assert.match(row, /\| 150 \| \+50 \| 130 \| \+20 \|$/);
-    const old = renderMarkdown(results()).split('\n').find((l) => l.startsWith('| raw-stream | 1000'));
+    const old = renderMarkdown(results())
+      .split('\n')
+      .find((l) => l.startsWith('| raw-stream | 1000'));
     assert.match(old, /\| — \| — \|$/); // results saved before the column existed
   });
 
   it('adds a large-upload row for DURABILITY=none only when that instance measured one', () => {
     const largeTable = (md) => md.slice(md.indexOf('## One large upload'), md.indexOf('## Many uploads'));
-    const largeRow = (md) => largeTable(md).split('\n').find((l) => l.startsWith('| service (none) | '));
+    const largeRow = (md) =>
+      largeTable(md)
+        .split('\n')
+        .find((l) => l.startsWith('| service (none) | '));
     assert.equal(largeRow(renderMarkdown(results())), undefined);
     const both = results();
     both.servers['service-none'].figures.large = [{ mbps: 1100, peakRss: 140 * 2 ** 20, startRss: 120 * 2 ** 20 }];
@@ -261,7 +293,18 @@ describe('report', () => {
 
   it('does not rank a server that lost data', () => {
     const md = renderMarkdown(
-      results({ integrity: { acked: 5, files: 4, bytes: 4, expectedBytes: 5, lost: 1, wrong: 0, issues: ['1 of 5 acknowledged uploads missing'], notes: [] } }),
+      results({
+        integrity: {
+          acked: 5,
+          files: 4,
+          bytes: 4,
+          expectedBytes: 5,
+          lost: 1,
+          wrong: 0,
+          issues: ['1 of 5 acknowledged uploads missing'],
+          notes: [],
+        },
+      }),
     );
     assert.match(md, /\| 1 GiB upload throughput \|.*not ranked/);
     assert.match(md, /FLAGGED, not ranked\*\*: 1 of 5 acknowledged/);
@@ -292,7 +335,11 @@ describe('report', () => {
     assert.match(row('1 GiB upload throughput'), /\| not measured \(skipped\) \|$/);
     assert.match(row('202 → stored p50'), /\| not measured \(skipped\) \|$/);
     assert.match(row('64 KiB c=32 req/s, DURABILITY=fsync'), /0\.85× .*\| met \|$/);
-    for (const heading of ['## One large upload (1 GiB)', '## Service: 202 → stored (64 KiB, 2 clients)', '## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)']) {
+    for (const heading of [
+      '## One large upload (1 GiB)',
+      '## Service: 202 → stored (64 KiB, 2 clients)',
+      '## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)',
+    ]) {
       assert.ok(md.includes(`${heading}\n\n_Not measured: skipped by \`--figures\``), heading);
     }
     assert.match(md, /## Many uploads\n\n\| File/);

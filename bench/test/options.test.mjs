@@ -20,7 +20,10 @@ describe('options: --figures', () => {
   });
 
   it('rejects an unknown group by name and lists the valid ones', () => {
-    assert.throws(() => parse('--figures', 'many,huge'), usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale-out$/));
+    assert.throws(
+      () => parse('--figures', 'many,huge'),
+      usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale-out$/),
+    );
     assert.throws(() => parse('--figures', 'a,b'), usageError(/unknown figure groups "a", "b"/));
   });
 
@@ -84,11 +87,17 @@ describe('options: the rest', () => {
     assert.throws(() => parse('--runs', 'x'), usageError(/--runs must be a positive number/));
     assert.throws(() => parse('--large-size', 'lots'), usageError(/--large-size: Not a size/));
     assert.throws(() => parse('--servers', 'foo'), usageError(/--servers: unknown foo/));
-    assert.throws(() => parse('--sizes', '4k'), (err) => err instanceof UsageError && err.showUsage && /--sizes/.test(err.message));
+    assert.throws(
+      () => parse('--sizes', '4k'),
+      (err) => err instanceof UsageError && err.showUsage && /--sizes/.test(err.message),
+    );
   });
 
   it('--servers service brings the DURABILITY=none instance along', () => {
-    assert.deepEqual(parse('--servers', 'service').servers.map((s) => s.key), ['service', 'service-none']);
+    assert.deepEqual(
+      parse('--servers', 'service').servers.map((s) => s.key),
+      ['service', 'service-none'],
+    );
   });
 
   it('--help asks for the usage text only', () => {
@@ -100,7 +109,10 @@ describe('plan', () => {
   const keys = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none'];
   const plan = (...argv) => {
     const { config, servers } = parse('--quick', ...argv);
-    return buildPlan(config, servers.map((s) => s.key));
+    return buildPlan(
+      config,
+      servers.map((s) => s.key),
+    );
   };
   const servedBy = (tasks) => [...new Set(tasks.map((t) => t.key))];
 
@@ -108,14 +120,28 @@ describe('plan', () => {
     const tasks = plan('--figures', 'large', '--runs', '2');
     assert.deepEqual(
       tasks.map((t) => `${t.run}:${t.key}`),
-      ['1:raw-stream', '1:naive', '1:nest-floor', '1:service', '1:service-none', '2:raw-stream', '2:naive', '2:nest-floor', '2:service', '2:service-none'],
+      [
+        '1:raw-stream',
+        '1:naive',
+        '1:nest-floor',
+        '1:service',
+        '1:service-none',
+        '2:raw-stream',
+        '2:naive',
+        '2:nest-floor',
+        '2:service',
+        '2:service-none',
+      ],
     );
     assert.ok(tasks.every((t) => t.group === 'large'));
   });
 
   it('adds DURABILITY=none to the 64 KiB c=32 figure only', () => {
     const tasks = plan('--figures', 'many');
-    assert.deepEqual(tasks.filter((t) => t.key === 'service-none').map((t) => t.label), ['64 KiB c=32']);
+    assert.deepEqual(
+      tasks.filter((t) => t.key === 'service-none').map((t) => t.label),
+      ['64 KiB c=32'],
+    );
     assert.equal(tasks.length, 3 * 2 * 4 + 1); // sizes × concurrencies × servers, plus DURABILITY=none once
   });
 

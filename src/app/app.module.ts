@@ -3,7 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
-import { validateEnv, type EnvironmentVariables } from './config/env.validation.js';
+import { type EnvironmentVariables, validateEnv } from './config/environment.js';
 import { loggerOptionsFromEnv } from './config/logger.config.js';
 import { uploadsOptionsFromEnv, uploadsTopologyFromEnv } from './config/uploads.config.js';
 import { HealthModule } from './health/health.module.js';
@@ -16,21 +16,17 @@ import { UploadPageModule } from './web/upload-page.module.js';
 export class AppModule {
   /** `overrides` win over the environment; tests use them to get a private storage root. */
   static forRoot(overrides: Partial<Record<keyof EnvironmentVariables, string | number | boolean>> = {}): DynamicModule {
-    const topology = uploadsTopologyFromEnv(overrides);
+    // Checked once, here: the module's shape (transport, role) and every provider read the same result.
+    const env = validateEnv({ ...process.env, ...overrides });
     return {
       module: AppModule,
       imports: [
         // Validated config is kept to itself: `validate` would also copy every value into process.env,
         // leaking one app's settings into the next one started in the same process (tests do that).
-        ConfigModule.forRoot({
-          isGlobal: true,
-          ignoreEnvFile: true,
-          skipProcessEnv: true,
-          load: [() => ({ ...validateEnv({ ...process.env, ...overrides }) })],
-        }),
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => env] }),
         LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
         EventEmitterModule.forRoot(),
-        UploadsModule.forRootAsync({ isGlobal: true, guards: [ApiKeyGuard], ...topology, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
+        UploadsModule.forRoot({ isGlobal: true, guards: [ApiKeyGuard], ...uploadsTopologyFromEnv(env), ...uploadsOptionsFromEnv(env) }),
         HealthModule,
         MetricsModule,
         UploadPageModule,

@@ -1,10 +1,8 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Logger } from 'nestjs-pino';
-import type { EnvironmentVariables } from './config/env.validation.js';
+import type { EnvironmentVariables } from './config/environment.js';
 import { setupOpenApi } from './openapi.js';
 
 /** Everything `main.ts` does to the app before listening, shared with the e2e suites. */
@@ -24,58 +22,6 @@ function applyServerTimeouts(app: INestApplication): void {
   server.requestTimeout = config.get('HTTP_REQUEST_TIMEOUT_MS', { infer: true });
   server.headersTimeout = config.get('HTTP_HEADERS_TIMEOUT_MS', { infer: true });
   server.setTimeout(config.get('HTTP_IDLE_TIMEOUT_MS', { infer: true }));
-  server.on('clientError', answerClientError);
-  closeUnusedConnectionsOnClose(server);
-}
-
-/**
- * Closing the server ends idle keep-alive connections, but on Node 20 not one that never sent a
- * request (a browser's preconnect): it would hold shutdown until the headers timeout. Nest closes
- * the server only after in-flight uploads have drained, so such sockets are destroyed then too;
- * requests still being answered finish as before.
- */
-function closeUnusedConnectionsOnClose(server: Server): void {
-  const unused = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    unused.add(socket);
-    socket.once('close', () => unused.delete(socket));
-  });
-  server.on('request', (req: IncomingMessage) => unused.delete(req.socket));
-  const close = server.close.bind(server);
-  server.close = ((callback?: (err?: Error) => void) => {
-    close(callback);
-    for (const socket of unused) socket.destroy();
-    return server;
-  }) as Server['close'];
-}
-
-const CLIENT_ERRORS: Record<string, [number, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
-};
-
-/** Requests too broken to reach Nest still get an answer in Nest's JSON error shape. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // The client went away mid-request: nothing can be answered, and only destroying the socket lets
-  // the pending request end (and release what it holds, e.g. its upload slot).
-  if (err.code === 'HPE_INVALID_EOF_STATE' || err.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  // Garbage after a request still being answered (e.g. a body longer than its Content-Length): let that answer out, then close.
-  const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-  if (pending && !pending.writableFinished) {
-    if (!pending.headersSent) pending.setHeader('Connection', 'close');
-    pending.once('finish', () => socket.destroy());
-    return;
-  }
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const [statusCode, error] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request'];
-  const body = JSON.stringify({ statusCode, message: `Malformed HTTP request (${err.code ?? 'unknown'})`, error });
-  socket.end(`HTTP/1.1 ${statusCode} ${error}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /**

@@ -2,6 +2,7 @@
 export const MAX_FILENAME_BYTES = 255;
 
 // C0/C1 controls, DEL, and the bidi embedding/override/isolate marks that can disguise an extension.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const encoder = new TextEncoder();

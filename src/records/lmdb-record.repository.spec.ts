@@ -13,7 +13,18 @@ describe('LmdbRecordRepository', () => {
 
   const record = (patch: Partial<UploadRecord> = {}): UploadRecord => {
     const now = new Date().toISOString();
-    return { id: uuidv7(), status: 'received', filename: 'a.bin', mimeType: 'application/octet-stream', size: 3, sha256: 'ab'.repeat(32), receivedAt: now, updatedAt: now, attempts: 0, ...patch };
+    return {
+      id: uuidv7(),
+      status: 'received',
+      filename: 'a.bin',
+      mimeType: 'application/octet-stream',
+      size: 3,
+      sha256: 'ab'.repeat(32),
+      receivedAt: now,
+      updatedAt: now,
+      attempts: 0,
+      ...patch,
+    };
   };
 
   const open = async () => {
@@ -46,7 +57,12 @@ describe('LmdbRecordRepository', () => {
 
     expect(await sut.transition(created.id, ['received', 'processing'], { status: 'processing' })).toEqual({ ok: false, current: created });
 
-    const retried = await sut.transition(created.id, ['failed'], { status: 'received', attempts: 0, error: undefined, failedAt: undefined });
+    const retried = await sut.transition(created.id, ['failed'], {
+      status: 'received',
+      attempts: 0,
+      error: undefined,
+      failedAt: undefined,
+    });
     expect(retried.ok).toBe(true);
     const after = await sut.get(created.id);
     expect(after).toMatchObject({ status: 'received', attempts: 0 });
@@ -60,11 +76,13 @@ describe('LmdbRecordRepository', () => {
     const created = record();
     await sut.create(created);
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => sut.transition(created.id, ['received'], { status: 'processing', attempts: i + 1 }, { durable: i % 2 === 0 })),
+      Array.from({ length: 40 }, (_, i) =>
+        sut.transition(created.id, ['received'], { status: 'processing', attempts: i + 1 }, { durable: i % 2 === 0 }),
+      ),
     );
     const winners = results.filter((r) => r.ok);
     expect(winners).toHaveLength(1);
-    expect(await sut.get(created.id)).toEqual(winners[0]!.ok && winners[0]!.record);
+    expect(await sut.get(created.id)).toEqual(winners[0].ok && winners[0].record);
   });
 
   it('lists newest first in pages, by status through its index, and finds unsettled records oldest first', async () => {
@@ -74,21 +92,21 @@ describe('LmdbRecordRepository', () => {
       made.push(r);
       await sut.create(r);
     }
-    await sut.transition(made[1]!.id, ['received'], { status: 'stored' });
-    await sut.transition(made[4]!.id, ['received'], { status: 'stored' });
-    await sut.transition(made[5]!.id, ['received'], { status: 'processing' }, { durable: false });
+    await sut.transition(made[1].id, ['received'], { status: 'stored' });
+    await sut.transition(made[4].id, ['received'], { status: 'stored' });
+    await sut.transition(made[5].id, ['received'], { status: 'processing' }, { durable: false });
     const ids = (rs: UploadRecord[]) => rs.map((r) => r.filename);
 
     const first = await sut.list({ limit: 3 });
     expect(ids(first)).toEqual(['f6', 'f5', 'f4']);
-    expect(ids(await sut.list({ limit: 3, before: first[2]!.id }))).toEqual(['f3', 'f2', 'f1']);
+    expect(ids(await sut.list({ limit: 3, before: first[2].id }))).toEqual(['f3', 'f2', 'f1']);
     expect(ids(await sut.list({ limit: 3, status: 'stored' }))).toEqual(['f4', 'f1']);
-    expect(ids(await sut.list({ limit: 1, status: 'stored', before: made[4]!.id }))).toEqual(['f1']);
+    expect(ids(await sut.list({ limit: 1, status: 'stored', before: made[4].id }))).toEqual(['f1']);
     expect(await sut.list({ limit: 5, status: 'failed' })).toEqual([]);
     expect(ids(await sut.findByStatus(['received', 'processing']))).toEqual(['f0', 'f2', 'f3', 'f5', 'f6']);
 
-    expect(await sut.delete(made[4]!.id)).toBe(true);
-    expect(await sut.delete(made[4]!.id)).toBe(false);
+    expect(await sut.delete(made[4].id)).toBe(true);
+    expect(await sut.delete(made[4].id)).toBe(false);
     expect(ids(await sut.list({ limit: 3, status: 'stored' }))).toEqual(['f1']);
   });
 

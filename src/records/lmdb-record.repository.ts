@@ -4,7 +4,12 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
 import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
-import type { ListRecordsQuery, TransitionOptions, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
+import type {
+  ListRecordsQuery,
+  TransitionOptions,
+  TransitionResult,
+  UploadRecordRepository,
+} from './upload-record-repository.interface.js';
 
 /** Above every id character ([0-9a-f-]) and the separator, so `${status}${END}` bounds a status's keys. */
 const END = '~';
@@ -79,7 +84,12 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
     return this.records.get(id);
   }
 
-  transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>, options?: TransitionOptions): Promise<TransitionResult> {
+  transition(
+    id: string,
+    from: readonly UploadStatus[],
+    patch: Partial<Omit<UploadRecord, 'id'>>,
+    options?: TransitionOptions,
+  ): Promise<TransitionResult> {
     return this.commit((): TransitionResult => {
       const current = this.records.get(id);
       if (!current || !from.includes(current.status)) return { ok: false, current };
@@ -96,7 +106,12 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
   async list(query: ListRecordsQuery): Promise<UploadRecord[]> {
     const page: UploadRecord[] = [];
     if (query.status === undefined) {
-      const range = this.records.getRange({ reverse: true, start: query.before, exclusiveStart: query.before !== undefined, limit: query.limit });
+      const range = this.records.getRange({
+        reverse: true,
+        start: query.before,
+        exclusiveStart: query.before !== undefined,
+        limit: query.limit,
+      });
       for (const { value } of range) page.push(value);
       return page;
     }

@@ -13,7 +13,18 @@ describe('RedisRecordRepository', () => {
 
   const record = (patch: Partial<UploadRecord> = {}): UploadRecord => {
     const now = new Date().toISOString();
-    return { id: uuidv7(), status: 'received', filename: 'a.bin', mimeType: 'application/octet-stream', size: 3, sha256: 'ab'.repeat(32), receivedAt: now, updatedAt: now, attempts: 0, ...patch };
+    return {
+      id: uuidv7(),
+      status: 'received',
+      filename: 'a.bin',
+      mimeType: 'application/octet-stream',
+      size: 3,
+      sha256: 'ab'.repeat(32),
+      receivedAt: now,
+      updatedAt: now,
+      attempts: 0,
+      ...patch,
+    };
   };
 
   beforeAll(() => {
@@ -41,7 +52,12 @@ describe('RedisRecordRepository', () => {
     const refused = await sut.transition(created.id, ['received', 'processing'], { status: 'processing' });
     expect(refused).toEqual({ ok: false, current: created });
 
-    const retried = await sut.transition(created.id, ['failed'], { status: 'received', attempts: 0, error: undefined, failedAt: undefined });
+    const retried = await sut.transition(created.id, ['failed'], {
+      status: 'received',
+      attempts: 0,
+      error: undefined,
+      failedAt: undefined,
+    });
     expect(retried.ok).toBe(true);
     const after = await other.get(created.id);
     expect(after).toMatchObject({ status: 'received', attempts: 0 });
@@ -56,12 +72,14 @@ describe('RedisRecordRepository', () => {
     const created = record();
     await sut.create(created);
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? sut : other).transition(created.id, ['received'], { status: 'processing', attempts: i + 1 })),
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? sut : other).transition(created.id, ['received'], { status: 'processing', attempts: i + 1 }),
+      ),
     );
     const winners = results.filter((r) => r.ok);
     expect(winners).toHaveLength(1);
     const stored = await sut.get(created.id);
-    expect(stored).toEqual(winners[0]!.ok ? winners[0]!.record : undefined);
+    expect(stored).toEqual(winners[0].ok ? winners[0].record : undefined);
   });
 
   describe('listing', () => {
@@ -87,7 +105,7 @@ describe('RedisRecordRepository', () => {
     it('pages newest first with a cursor', async () => {
       const first = await repo.list({ limit: 3 });
       expect(first.map((r) => r.id)).toEqual([ids[6], ids[5], ids[4]]);
-      const next = await repo.list({ limit: 3, before: first[2]!.id });
+      const next = await repo.list({ limit: 3, before: first[2].id });
       expect(next.map((r) => r.id)).toEqual([ids[3], ids[2], ids[1]]);
       expect((await repo.list({ limit: 3, before: ids[0] })).length).toBe(0);
     });
@@ -111,7 +129,10 @@ describe('RedisRecordRepository', () => {
     expect((await other.findByIdempotencyKey('key-ü-1'))?.id).toBe(first.id);
     expect(await other.findByIdempotencyKey('key-ü-2')).toBeUndefined();
 
-    const racers = await Promise.allSettled([other.create(record({ idempotencyKey: 'key-ü-1' })), sut.create(record({ idempotencyKey: 'key-ü-1' }))]);
+    const racers = await Promise.allSettled([
+      other.create(record({ idempotencyKey: 'key-ü-1' })),
+      sut.create(record({ idempotencyKey: 'key-ü-1' })),
+    ]);
     for (const r of racers) {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(IdempotencyKeyTakenError);

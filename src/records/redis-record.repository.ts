@@ -33,7 +33,7 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
       // Named per script text: several repositories may share one client in tests.
       const command = `stowage_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}`;
       client.defineCommand(command, { numberOfKeys: 1, lua });
-      const fn = (client as unknown as Record<string, Script>)[command]!;
+      const fn = (client as unknown as Record<string, Script>)[command];
       return (...args) => fn.apply(client, args);
     };
     this.scripts = {
@@ -54,7 +54,14 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
 
   async create(record: UploadRecord): Promise<void> {
     const fields = Object.entries(record).flatMap(([field, value]) => (value === undefined ? [] : [field, JSON.stringify(value)]));
-    const owner = await this.scripts.create(this.recordKey(record.id), this.base, record.id, record.status, record.idempotencyKey ?? '', ...fields);
+    const owner = await this.scripts.create(
+      this.recordKey(record.id),
+      this.base,
+      record.id,
+      record.status,
+      record.idempotencyKey ?? '',
+      ...fields,
+    );
     if (typeof owner === 'string') throw new IdempotencyKeyTakenError(record.idempotencyKey!, owner);
   }
 
@@ -120,7 +127,7 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
 function decode(hash: Record<string, string> | Flat): UploadRecord | undefined {
   const entries: Array<[string, string]> = [];
   if (Array.isArray(hash)) {
-    for (let i = 0; i + 1 < hash.length; i += 2) entries.push([hash[i]!, hash[i + 1]!]);
+    for (let i = 0; i + 1 < hash.length; i += 2) entries.push([hash[i], hash[i + 1]]);
   } else {
     entries.push(...Object.entries(hash));
   }

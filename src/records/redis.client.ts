@@ -11,7 +11,12 @@ const CONNECT_TIMEOUT_MS = 5_000;
  */
 export async function connectRedis(url: string): Promise<Redis> {
   // No retries for the first connection: a failed start then leaves no socket or timer behind.
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 2, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 2,
+    retryStrategy: () => null,
+  });
   let lastError: Error | undefined;
   const remember = (err: Error) => {
     lastError = err;

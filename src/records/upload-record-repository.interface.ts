@@ -10,9 +10,7 @@ export interface ListRecordsQuery {
   before?: string;
 }
 
-export type TransitionResult =
-  | { ok: true; record: UploadRecord }
-  | { ok: false; current: UploadRecord | undefined };
+export type TransitionResult = { ok: true; record: UploadRecord } | { ok: false; current: UploadRecord | undefined };
 
 export interface TransitionOptions {
   /**
@@ -36,7 +34,12 @@ export interface UploadRecordRepository {
    * Applies `patch` only if the record's status is one of `from`, as one atomic step; otherwise
    * leaves it alone and returns what is there (undefined when the record does not exist).
    */
-  transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>, options?: TransitionOptions): Promise<TransitionResult>;
+  transition(
+    id: string,
+    from: readonly UploadStatus[],
+    patch: Partial<Omit<UploadRecord, 'id'>>,
+    options?: TransitionOptions,
+  ): Promise<TransitionResult>;
   /** Newest first (ids are time-ordered). */
   list(query: ListRecordsQuery): Promise<UploadRecord[]>;
   findByIdempotencyKey(key: string): Promise<UploadRecord | undefined>;

@@ -7,7 +7,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 async function feed(hash: ContentHash, data: Buffer, sizes: number[]): Promise<string> {
   let at = 0;
   for (let i = 0; at < data.length; i++) {
-    const n = sizes[i % sizes.length]!;
+    const n = sizes[i % sizes.length];
     const pending = hash.update(data.subarray(at, at + n));
     if (pending) await pending;
     at += n;

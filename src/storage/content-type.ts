@@ -26,7 +26,7 @@ export async function resolveContentType(head: Uint8Array, declared: string | un
   if (!matches(claimed, allowed)) {
     throw new DisallowedFileTypeError(`Declared type ${claimed} is not allowed (allowed: ${allowed.join(', ')})`);
   }
-  if (detected === undefined && supportedMimeTypes.has(claimed as never)) {
+  if (detected === undefined && supportedMimeTypes.has(claimed)) {
     throw new DisallowedFileTypeError(`Content does not look like the declared type ${claimed}`);
   }
   if (!matches(effective, allowed)) {

@@ -57,7 +57,7 @@ export class BatchedFileWriter {
   private batched = 0;
   /** The write in flight; it never rejects (a failure is kept in `failure`). */
   private inFlight?: Promise<void>;
-  private failure?: { error: unknown };
+  private failure?: { error: Error };
   private waiting?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly flushes: Promise<void>[] = [];
   private flushing = false;
@@ -128,7 +128,7 @@ export class BatchedFileWriter {
 
   private failed(err: unknown): void {
     this.inFlight = undefined;
-    this.failure = { error: err };
+    this.failure = { error: err as Error }; // fs errors, kept as they are (their code matters)
     this.wakeProducer();
   }
 

@@ -69,7 +69,9 @@ describe('LocalDiskStorage', () => {
   });
 
   it('rejects a put whose bytes do not match and leaves nothing at the key', async () => {
-    await expect(storage.put(KEY, Readable.from([Buffer.from('tampered bytes!!')]), expected)).rejects.toMatchObject({ code: 'CONTENT_MISMATCH' });
+    await expect(storage.put(KEY, Readable.from([Buffer.from('tampered bytes!!')]), expected)).rejects.toMatchObject({
+      code: 'CONTENT_MISMATCH',
+    });
     expect(await storage.stat(KEY)).toBeUndefined();
     expect(await readdir(join(root, 'files', '.incomplete'))).toEqual([]);
   });

@@ -94,9 +94,16 @@ export class BullMqTransport implements TaskTransport {
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     const worker = this.worker;
-    let finished = await beforeDeadline(Promise.allSettled(this.adding).then(() => true), deadline);
+    let finished = await beforeDeadline(
+      Promise.allSettled(this.adding).then(() => true),
+      deadline,
+    );
     if (worker && finished) finished = await beforeDeadline(this.ownJobsSettled(deadline), deadline);
-    if (worker && finished) finished = await beforeDeadline(worker.pause().then(() => true), deadline);
+    if (worker && finished)
+      finished = await beforeDeadline(
+        worker.pause().then(() => true),
+        deadline,
+      );
     if (worker && !finished) await worker.close(true);
     return finished;
   }

@@ -3,10 +3,21 @@ import { InProcessTransport } from './in-process.transport.js';
 import type { StorageTask, StorageTaskHandler } from './task-transport.interface.js';
 
 const task = (id: string) =>
-  new FileReceivedEvent({ uploadId: id, filename: `${id}.txt`, mimeType: 'text/plain', size: 1, sha256: 'a'.repeat(64), receivedAt: new Date().toISOString() });
+  new FileReceivedEvent({
+    uploadId: id,
+    filename: `${id}.txt`,
+    mimeType: 'text/plain',
+    size: 1,
+    sha256: 'a'.repeat(64),
+    receivedAt: new Date().toISOString(),
+  });
 
 /** Storage work that only runs `run`. */
-const work = (run: (task: StorageTask, attempt: number) => Promise<void>): StorageTaskHandler => ({ run, giveUp: async () => undefined, finished: async () => undefined });
+const work = (run: (task: StorageTask, attempt: number) => Promise<void>): StorageTaskHandler => ({
+  run,
+  giveUp: async () => undefined,
+  finished: async () => undefined,
+});
 
 /** A promise the test settles when it wants to. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -22,10 +33,12 @@ describe('InProcessTransport', () => {
     const sut = new InProcessTransport(1, retry);
     const first = gate();
     const done: string[] = [];
-    sut.process(work(async (t) => {
-      if (t.uploadId === 'a') await first.promise;
-      done.push(t.uploadId);
-    }));
+    sut.process(
+      work(async (t) => {
+        if (t.uploadId === 'a') await first.promise;
+        done.push(t.uploadId);
+      }),
+    );
     await sut.dispatch(task('a'));
     await sut.dispatch(task('b')); // waits behind a: concurrency 1
 
@@ -40,11 +53,13 @@ describe('InProcessTransport', () => {
     const sut = new InProcessTransport(2, retry);
     const attempts = new Map<string, number>();
     const running = gate();
-    sut.process(work(async (t, attempt) => {
-      attempts.set(t.uploadId, attempt);
-      if (t.uploadId === 'slow') await running.promise;
-      if (t.uploadId === 'flaky' && attempt < 2) throw new Error('transient');
-    }));
+    sut.process(
+      work(async (t, attempt) => {
+        attempts.set(t.uploadId, attempt);
+        if (t.uploadId === 'slow') await running.promise;
+        if (t.uploadId === 'flaky' && attempt < 2) throw new Error('transient');
+      }),
+    );
     await sut.dispatch(task('slow'));
     await sut.dispatch(task('flaky'));
 

@@ -80,13 +80,23 @@ export class InProcessTransport implements TaskTransport {
     } catch (err) {
       if (attempt >= this.retry.attempts) {
         // The handler records final failures itself; reaching here means it could not.
-        this.logger.error({ msg: 'storage task gave up', event: 'upload.task_abandoned', uploadId: task.uploadId, requestId: task.requestId, attempt, err });
+        this.logger.error({
+          msg: 'storage task gave up',
+          event: 'upload.task_abandoned',
+          uploadId: task.uploadId,
+          requestId: task.requestId,
+          attempt,
+          err,
+        });
         return;
       }
-      const timer = setTimeout(() => {
-        this.retryTimers.delete(timer);
-        this.enqueue(task, attempt + 1);
-      }, backoffDelay(this.retry, attempt));
+      const timer = setTimeout(
+        () => {
+          this.retryTimers.delete(timer);
+          this.enqueue(task, attempt + 1);
+        },
+        backoffDelay(this.retry, attempt),
+      );
       this.retryTimers.add(timer);
     }
   }

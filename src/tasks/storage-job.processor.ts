@@ -46,10 +46,24 @@ export class StorageJobProcessor extends WorkerHost implements OnApplicationBoot
     if (!job?.finishedOn || err instanceof UnrecoverableError) return; // a retry is scheduled, or nothing to settle
     try {
       const error = /stalled/i.test(err.message) ? new StorageError('STALLED', err.message) : StorageError.from(err, 'store');
-      this.logger.error({ msg: 'storage job gave up', event: 'upload.job_failed', uploadId: job.id, requestId: job.data?.requestId, attempt: job.attemptsMade, errorCode: error.code, err });
+      this.logger.error({
+        msg: 'storage job gave up',
+        event: 'upload.job_failed',
+        uploadId: job.id,
+        requestId: job.data?.requestId,
+        attempt: job.attemptsMade,
+        errorCode: error.code,
+        err,
+      });
       await this.transport.work.giveUp(this.taskOf(job), error, Math.max(1, job.attemptsMade));
     } catch (failure) {
-      this.logger.error({ msg: 'could not record a given-up storage job', event: 'upload.task_abandoned', uploadId: job.id, requestId: job.data?.requestId, err: failure });
+      this.logger.error({
+        msg: 'could not record a given-up storage job',
+        event: 'upload.task_abandoned',
+        uploadId: job.id,
+        requestId: job.data?.requestId,
+        err: failure,
+      });
     }
   }
 
@@ -59,7 +73,13 @@ export class StorageJobProcessor extends WorkerHost implements OnApplicationBoot
     try {
       await this.transport.work.finished(this.taskOf(job));
     } catch (err) {
-      this.logger.error({ msg: 'could not re-queue an upload put back during its run', event: 'upload.dispatch_failed', uploadId: job.id, requestId: job.data?.requestId, err });
+      this.logger.error({
+        msg: 'could not re-queue an upload put back during its run',
+        event: 'upload.dispatch_failed',
+        uploadId: job.id,
+        requestId: job.data?.requestId,
+        err,
+      });
     }
   }
 

@@ -88,7 +88,15 @@ describe('FileStorageService', () => {
   async function receive(content: string, filename = 'notes.txt'): Promise<FileReceivedEvent> {
     const staged = await staging.receive(Readable.from([Buffer.from(content)]), { maxBytes: 1024, allowedMimeTypes: [] });
     const now = new Date().toISOString();
-    const record: UploadRecord = { ...staged, status: 'received', filename, receivedAt: now, updatedAt: now, attempts: 0, requestId: 'req-1' };
+    const record: UploadRecord = {
+      ...staged,
+      status: 'received',
+      filename,
+      receivedAt: now,
+      updatedAt: now,
+      attempts: 0,
+      requestId: 'req-1',
+    };
     await records.create(record);
     return FileReceivedEvent.fromRecord(record);
   }

@@ -51,7 +51,13 @@ export class FileStorageService implements OnModuleInit {
       await this.transport.dispatch(event);
     } catch (err) {
       // The record stays `received`: recovery at the next start hands it over again.
-      this.logger.error({ msg: 'could not queue storage work', event: 'upload.dispatch_failed', uploadId: event.uploadId, requestId: event.requestId, err });
+      this.logger.error({
+        msg: 'could not queue storage work',
+        event: 'upload.dispatch_failed',
+        uploadId: event.uploadId,
+        requestId: event.requestId,
+        err,
+      });
     }
   }
 
@@ -85,7 +91,12 @@ export class FileStorageService implements OnModuleInit {
   /** Idempotent: running it again after a crash at any point leaves exactly one verified copy. */
   async store(task: StorageTask, attempt = 1): Promise<void> {
     // Not durable: a crash that loses it leaves `received`, and recovery runs this again.
-    const started = await this.records.transition(task.uploadId, UNSETTLED_STATUSES, { status: 'processing', attempts: attempt }, { durable: false });
+    const started = await this.records.transition(
+      task.uploadId,
+      UNSETTLED_STATUSES,
+      { status: 'processing', attempts: attempt },
+      { durable: false },
+    );
     if (!started.ok) return; // deleted, or already settled by an earlier run
 
     const moved = await this.place(task);
@@ -101,7 +112,14 @@ export class FileStorageService implements OnModuleInit {
       return;
     }
     if (!moved) await this.staging.discard(task.uploadId);
-    this.logger.log({ msg: 'upload stored', event: 'upload.stored', uploadId: task.uploadId, requestId: task.requestId, size: task.size, attempt });
+    this.logger.log({
+      msg: 'upload stored',
+      event: 'upload.stored',
+      uploadId: task.uploadId,
+      requestId: task.requestId,
+      size: task.size,
+      attempt,
+    });
     this.events.publish(FileStoredEvent.fromRecord(stored.record));
   }
 
@@ -125,8 +143,18 @@ export class FileStorageService implements OnModuleInit {
     if ((await this.backend.stat(task.uploadId))?.size === task.size) return error;
     const path = this.staging.pathOf(task.uploadId);
     const hint = this.options.transport === 'bullmq' ? '; the storage root must be one volume shared by every API and worker process' : '';
-    this.logger.error({ msg: `staged bytes not found${hint}`, event: 'upload.staging_unreachable', uploadId: task.uploadId, requestId: task.requestId, stagingPath: path });
-    return new StorageError('STAGING_UNREACHABLE', `Staged bytes not found at ${path} by process ${process.pid}${hint ? '; is the storage root shared?' : ''}`, { cause: error });
+    this.logger.error({
+      msg: `staged bytes not found${hint}`,
+      event: 'upload.staging_unreachable',
+      uploadId: task.uploadId,
+      requestId: task.requestId,
+      stagingPath: path,
+    });
+    return new StorageError(
+      'STAGING_UNREACHABLE',
+      `Staged bytes not found at ${path} by process ${process.pid}${hint ? '; is the storage root shared?' : ''}`,
+      { cause: error },
+    );
   }
 
   /**

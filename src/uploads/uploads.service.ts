@@ -104,7 +104,14 @@ export class UploadsService {
         if (err instanceof IdempotencyKeyTakenError) return await this.replay(await this.get(err.existingId), staged, err.key);
         throw err;
       }
-      this.logger.log({ msg: 'upload received', event: 'upload.received', uploadId: record.id, requestId: record.requestId, size: record.size, mimeType: record.mimeType });
+      this.logger.log({
+        msg: 'upload received',
+        event: 'upload.received',
+        uploadId: record.id,
+        requestId: record.requestId,
+        size: record.size,
+        mimeType: record.mimeType,
+      });
       this.events.publish(FileReceivedEvent.fromRecord(record));
       return record;
     } catch (err) {
@@ -124,7 +131,12 @@ export class UploadsService {
     const record = await this.get(id);
     if (record.status !== 'failed') throw new UploadNotRetryableError(id, `it is ${record.status}, only failed uploads are retried`);
     if (!(await this.staging.exists(id))) throw new UploadNotRetryableError(id, 'its staged bytes are gone');
-    const result = await this.records.transition(id, ['failed'], { status: 'received', attempts: 0, error: undefined, failedAt: undefined });
+    const result = await this.records.transition(id, ['failed'], {
+      status: 'received',
+      attempts: 0,
+      error: undefined,
+      failedAt: undefined,
+    });
     if (!result.ok) throw new UploadNotRetryableError(id, `it is ${result.current?.status ?? 'gone'} now`);
     this.events.publish(FileReceivedEvent.fromRecord(result.record));
     return result.record;
@@ -145,7 +157,7 @@ export class UploadsService {
     const limit = query.limit ?? 20;
     const rows = await this.records.list({ status: query.status, limit: limit + 1, before: query.cursor });
     const items = rows.slice(0, limit);
-    return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
   }
 
   /** The record of an upload whose bytes can be read; throws while it is not stored yet. */
@@ -182,7 +194,8 @@ export class UploadsService {
       timeout({ first: timeoutMs, with: () => throwError(() => new Error(`Upload ${id} did not settle within ${timeoutMs} ms`)) }),
     );
     const record = await firstValueFrom(settled);
-    if (record.status === 'failed') throw Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record });
+    if (record.status === 'failed')
+      throw Object.assign(new Error(`Upload ${id} failed: ${record.error?.message ?? 'unknown error'}`), { record });
     return record;
   }
 }

@@ -37,7 +37,9 @@ export class CapturingLogger implements LoggerService {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; got:\n${this.lines.map((l) => JSON.stringify(l.message)).join('\n')}`));
+        reject(
+          new Error(`no matching log line within ${timeoutMs} ms; got:\n${this.lines.map((l) => JSON.stringify(l.message)).join('\n')}`),
+        );
       }, timeoutMs);
       this.waiters.add(waiter);
     });

@@ -24,7 +24,18 @@ export async function startChildServer(env: Record<string, string>, { tmpfsBytes
   if (!buildDir) throw new Error('STOWAGE_BUILD_DIR is not set: the e2e globalSetup builds the service');
   const child = join(import.meta.dirname, 'crash-child.mjs');
   const [command, args] = tmpfsBytes
-    ? ['unshare', ['--mount', '--map-root-user', 'sh', '-c', `mount -t tmpfs -o size=${tmpfsBytes} tmpfs "$UPLOAD_DIR" && exec "$0" "$1"`, process.execPath, child]]
+    ? [
+        'unshare',
+        [
+          '--mount',
+          '--map-root-user',
+          'sh',
+          '-c',
+          `mount -t tmpfs -o size=${tmpfsBytes} tmpfs "$UPLOAD_DIR" && exec "$0" "$1"`,
+          process.execPath,
+          child,
+        ],
+      ]
     : [process.execPath, [child]];
   const proc = spawn(command, args, {
     env: { ...process.env, STOWAGE_BUILD_DIR: buildDir, LOG_LEVEL: 'warn', RETRY_BASE_DELAY_MS: '5', ...env },
@@ -32,7 +43,7 @@ export async function startChildServer(env: Record<string, string>, { tmpfsBytes
   });
   const seen: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
+  createInterface({ input: proc.stdout }).on('line', (line) => {
     seen.push(line);
     for (const w of [...waiters]) {
       if (w.pattern.test(line)) {
@@ -42,16 +53,23 @@ export async function startChildServer(env: Record<string, string>, { tmpfsBytes
     }
   });
   let stderr = '';
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
 
   const line = (pattern: RegExp, timeoutMs = 15_000) =>
     new Promise<string>((resolve, reject) => {
       const hit = seen.find((l) => pattern.test(l));
       if (hit) return resolve(hit);
-      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)),
+        timeoutMs,
+      );
       waiters.push({ pattern, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before ${pattern}; stderr: ${stderr.slice(-2000)}`)));
+      void exited.then(({ code, signal }) =>
+        reject(new Error(`server exited (${code ?? signal}) before ${pattern}; stderr: ${stderr.slice(-2000)}`)),
+      );
     });
 
   const port = Number((await line(/^LISTENING \d+$/)).split(' ')[1]);

@@ -13,6 +13,7 @@ import { Test } from '@nestjs/testing';
 const build = process.env.STOWAGE_BUILD_DIR;
 const { AppModule } = await import(`${build}/app/app.module.js`);
 const { configureApp, exitOnSignals } = await import(`${build}/app/app.setup.js`);
+const { StowageExpressAdapter } = await import(`${build}/app/http-server.js`);
 const { STORAGE_BACKEND } = await import(`${build}/storage/storage-backend.interface.js`);
 const { LocalDiskStorage } = await import(`${build}/storage/local-disk.storage.js`);
 const { join } = await import('node:path');
@@ -76,7 +77,7 @@ const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()
   .overrideProvider(STORAGE_BACKEND)
   .useValue(new FaultyStorage(join(root, 'files'), process.env.DURABILITY !== 'none'))
   .compile();
-const app = moduleRef.createNestApplication({ bufferLogs: true });
+const app = moduleRef.createNestApplication(new StowageExpressAdapter(), { bufferLogs: true });
 configureApp(app);
 exitOnSignals(app);
 await app.listen(0, '127.0.0.1');

@@ -9,10 +9,14 @@ export default function globalSetup(): void {
   const root = join(import.meta.dirname, '..', '..');
   const outDir = join(root, 'test-output', 'build');
   try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], {
-      cwd: root,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir],
+      {
+        cwd: root,
+        stdio: 'pipe',
+      },
+    );
   } catch (err) {
     // Exit 2 means type errors with the output still emitted; `npm test` reports those in its typecheck step.
     if ((err as { status?: number }).status !== 2) throw err;

@@ -26,7 +26,7 @@ function run(command: string, args: string[], cwd: string): string {
     return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${command} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 
@@ -49,7 +49,7 @@ export async function installPackedStowage(): Promise<void> {
     const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], repo)) as Array<{ filename: string }>;
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });
-    run('tar', ['-xzf', join(work, packed!.filename), '-C', staging, '--strip-components=1'], repo);
+    run('tar', ['-xzf', join(work, packed.filename), '-C', staging, '--strip-components=1'], repo);
     await rm(installedPackage, { recursive: true, force: true });
     await rename(staging, installedPackage);
   } finally {

@@ -53,21 +53,25 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
       const meta = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s(.*))?$/.exec(line);
       if (!meta) return; // a plain comment
       const [, keyword, name, rest = ''] = meta;
-      if (!METRIC_NAME.test(name!)) throw new Error(`line ${lineNo}: bad metric name ${name}`);
-      const f = family(name!, lineNo);
+      if (!METRIC_NAME.test(name)) throw new Error(`line ${lineNo}: bad metric name ${name}`);
+      const f = family(name, lineNo);
       if (keyword === 'HELP') {
         if (f.help !== undefined) throw new Error(`line ${lineNo}: second HELP for ${name}`);
         f.help = rest.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
       } else {
         if (!TYPES.includes(rest.trim() as MetricType)) throw new Error(`line ${lineNo}: bad type ${rest}`);
-        if (f.samples.length > 0 || f.type !== 'untyped') throw new Error(`line ${lineNo}: TYPE for ${name} must come once, before its samples`);
+        if (f.samples.length > 0 || f.type !== 'untyped')
+          throw new Error(`line ${lineNo}: TYPE for ${name} must come once, before its samples`);
         f.type = rest.trim() as MetricType;
       }
       return;
     }
     const sample = parseSample(line, lineNo);
     const owner = current && SUFFIXES[current.type].some((s) => current!.name + s === sample.name) ? current : family(sample.name, lineNo);
-    const key = `${sample.name}{${Object.entries(sample.labels).sort().map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const key = `${sample.name}{${Object.entries(sample.labels)
+      .sort()
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
     if (series.has(key)) throw new Error(`line ${lineNo}: duplicate series ${key}`);
     series.add(key);
     owner.samples.push(sample);
@@ -86,9 +90,9 @@ function parseSample(line: string, lineNo: number): Sample {
     rest = rest.slice(1);
     while (!rest.startsWith('}')) {
       const m = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,?)/.exec(rest);
-      if (!m || !LABEL_NAME.test(m[1]!)) throw new Error(`line ${lineNo}: bad label set in ${JSON.stringify(line)}`);
-      if (m[1]! in labels) throw new Error(`line ${lineNo}: label ${m[1]} given twice`);
-      labels[m[1]!] = m[2]!.replace(/\\([\\"n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+      if (!m || !LABEL_NAME.test(m[1])) throw new Error(`line ${lineNo}: bad label set in ${JSON.stringify(line)}`);
+      if (m[1] in labels) throw new Error(`line ${lineNo}: label ${m[1]} given twice`);
+      labels[m[1]] = m[2].replace(/\\([\\"n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
       rest = rest.slice(m[0].length);
       if (!m[3] && !rest.startsWith('}')) throw new Error(`line ${lineNo}: expected , or } in ${JSON.stringify(line)}`);
     }
@@ -96,7 +100,7 @@ function parseSample(line: string, lineNo: number): Sample {
   }
   const m = /^ (\S+)(?: (-?\d+))?$/.exec(rest);
   if (!m) throw new Error(`line ${lineNo}: expected " value [timestamp]" in ${JSON.stringify(line)}`);
-  return { name, labels, value: parseValue(m[1]!, lineNo) };
+  return { name, labels, value: parseValue(m[1], lineNo) };
 }
 
 function parseValue(raw: string, lineNo: number): number {
@@ -125,7 +129,8 @@ function checkHistogram(f: MetricFamily): void {
   }
   for (const g of groups.values()) {
     for (let i = 1; i < g.buckets.length; i += 1) {
-      if (!(g.buckets[i]![0] > g.buckets[i - 1]![0]) || g.buckets[i]![1] < g.buckets[i - 1]![1]) throw new Error(`${f.name}: buckets out of order`);
+      if (!(g.buckets[i][0] > g.buckets[i - 1][0]) || g.buckets[i][1] < g.buckets[i - 1][1])
+        throw new Error(`${f.name}: buckets out of order`);
     }
     const inf = g.buckets.at(-1);
     if (!inf || inf[0] !== Number.POSITIVE_INFINITY) throw new Error(`${f.name}: no +Inf bucket`);

@@ -31,10 +31,12 @@ export function spawnService(script: 'main.js' | 'worker.js', env: Record<string
   if (!buildDir) throw new Error('STOWAGE_BUILD_DIR is not set: the e2e globalSetup builds the service');
   const proc = spawn(process.execPath, [serviceEntry(script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line));
+  createInterface({ input: proc.stdout }).on('line', (line) => lines.push(line));
   let stderr = '';
-  proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1024 * 1024)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  proc.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1024 * 1024)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   void exited.then(({ code }) => {
     if (code !== null && code !== 0) process.stderr.write(`${script} (pid ${proc.pid}) exited with ${code}: ${stderr.slice(-4000)}\n`);
   });
@@ -80,5 +82,7 @@ export async function waitHealthy(service: ServiceProcess, url: string, timeoutM
     await res?.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${url} did not become healthy (${gone ? 'process exited' : 'timed out'}); output: ${service.lines.slice(-20).join('\n')}`);
+  throw new Error(
+    `${url} did not become healthy (${gone ? 'process exited' : 'timed out'}); output: ${service.lines.slice(-20).join('\n')}`,
+  );
 }

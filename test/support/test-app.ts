@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { AppModule } from '../../src/app/app.module.js';
 import { configureApp } from '../../src/app/app.setup.js';
+import { StowageExpressAdapter } from '../../src/app/http-server.js';
 import { UploadsService } from '../../src/uploads/uploads.service.js';
 
 export interface TestApp {
@@ -35,7 +36,7 @@ export async function createTestApp(
       imports: [AppModule.forRoot({ UPLOAD_DIR: storageRoot, LOG_LEVEL: 'silent', DURABILITY: 'none', RETRY_BASE_DELAY_MS: 5, ...env })],
     }),
   ).compile();
-  const app = moduleRef.createNestApplication({ bufferLogs: true });
+  const app = moduleRef.createNestApplication(new StowageExpressAdapter(), { bufferLogs: true });
   configureApp(app);
   await app.init();
   return {

@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { apiKeysFromEnv } from '../config/auth.config.js';
-import type { EnvironmentVariables } from '../config/env.validation.js';
+import type { EnvironmentVariables } from '../config/environment.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -22,7 +21,7 @@ export class ApiKeyGuard implements CanActivate {
   private readonly keys: Buffer[];
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
-    this.keys = apiKeysFromEnv(config).map(digest);
+    this.keys = config.get('API_KEYS', { infer: true }).map(digest);
   }
 
   canActivate(context: ExecutionContext): boolean {
@@ -30,7 +29,7 @@ export class ApiKeyGuard implements CanActivate {
     const http = context.switchToHttp();
     const { headers } = http.getRequest<HttpPair['request']>();
     const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(typeof headers.authorization === 'string' ? headers.authorization : '');
-    const presented = bearer ? digest(bearer[1]!) : undefined;
+    const presented = bearer ? digest(bearer[1]) : undefined;
     // Every key is compared, so the time taken does not tell which one matched.
     let valid = false;
     for (const key of this.keys) valid = (presented !== undefined && timingSafeEqual(key, presented)) || valid;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigService } from '@nestjs/config';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import type { EnvironmentVariables } from './env.validation.js';
+import type { EnvironmentVariables } from './environment.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const UPLOAD_ID = /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/i;
@@ -43,7 +43,8 @@ export function loggerOptionsFromEnv(config: ConfigService<EnvironmentVariables,
   const options = {
     level: config.get('LOG_LEVEL', { infer: true }),
     genReqId: requestId,
-    transport: config.get('LOG_PRETTY', { infer: true }) && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+    transport:
+      config.get('LOG_PRETTY', { infer: true }) && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {
       req: (req: Serialized) => ({ id: req.id, method: req.method, url: req.url }),

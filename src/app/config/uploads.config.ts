@@ -1,56 +1,29 @@
-import type { ConfigService } from '@nestjs/config';
 import type { UploadsModuleOptions } from '../../uploads/module/uploads.options.js';
 import type { UploadsTopology } from '../../uploads/module/uploads.topology.js';
-import { validateEnv, type EnvironmentVariables } from './env.validation.js';
+import { ENVIRONMENT, type EnvironmentVariables } from './environment.js';
 
-/** The one place where the standalone service maps its environment to the module's options. */
-export function uploadsOptionsFromEnv(config: ConfigService<EnvironmentVariables, true>): UploadsModuleOptions {
-  return {
-    storageRoot: config.get('UPLOAD_DIR', { infer: true }),
-    maxFileSize: config.get('MAX_FILE_SIZE', { infer: true }),
-    allowedMimeTypes: config
-      .get('ALLOWED_MIME_TYPES', { infer: true })
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean),
-    retry: {
-      attempts: config.get('RETRY_ATTEMPTS', { infer: true }),
-      baseDelayMs: config.get('RETRY_BASE_DELAY_MS', { infer: true }),
-      maxDelayMs: config.get('RETRY_MAX_DELAY_MS', { infer: true }),
-    },
-    durability: config.get('DURABILITY', { infer: true }),
-    storageConcurrency: config.get('STORAGE_CONCURRENCY', { infer: true }),
-    shutdownTimeoutMs: config.get('SHUTDOWN_TIMEOUT_MS', { infer: true }),
-    backpressure: {
-      maxBacklog: config.get('MAX_BACKLOG', { infer: true }),
-      maxStagingBytes: config.get('MAX_STAGING_BYTES', { infer: true }),
-      minFreeBytes: config.get('MIN_FREE_DISK_BYTES', { infer: true }),
-    },
-    slowClient: {
-      minBytesPerSecond: config.get('UPLOAD_MIN_BYTES_PER_SEC', { infer: true }),
-      windowMs: config.get('UPLOAD_RATE_WINDOW_MS', { infer: true }),
-    },
-    reconcileIntervalMs: config.get('RECONCILE_INTERVAL_MS', { infer: true }),
-    staleStagingMs: config.get('STALE_STAGING_MS', { infer: true }),
-    statusPollIntervalMs: config.get('STATUS_POLL_INTERVAL_MS', { infer: true }),
-    redis: config.get('TASK_TRANSPORT', { infer: true }) === 'bullmq'
-      ? { url: config.get('REDIS_URL', { infer: true })!, prefix: config.get('REDIS_PREFIX', { infer: true }) }
-      : undefined,
-    queue: {
-      lockDurationMs: config.get('QUEUE_LOCK_DURATION_MS', { infer: true }),
-      stalledIntervalMs: config.get('QUEUE_STALLED_INTERVAL_MS', { infer: true }),
-    },
-  };
-}
+/** The extras that shape the module; everything else is an option. */
+const EXTRAS = new Set(['transport', 'role']);
 
 /**
- * TASK_TRANSPORT and ROLE decide the module's imports and routes, so they are read when the module
- * is built, before ConfigModule runs; `overrides` win over the environment as in `AppModule.forRoot`.
+ * The one place where the standalone service maps its environment to the module's options: each
+ * variable goes to the option its setting names, so the mapping is never written by hand.
  */
-export function uploadsTopologyFromEnv(overrides: Record<string, unknown> = {}): UploadsTopology {
-  const env = validateEnv({ ...process.env, ...overrides });
-  if (env.TASK_TRANSPORT === 'memory' && env.ROLE !== 'all') {
-    throw new Error(`Invalid configuration:\n  - ROLE=${env.ROLE} needs TASK_TRANSPORT=bullmq (and REDIS_URL): with memory no other process can see the work`);
+export function uploadsOptionsFromEnv(env: EnvironmentVariables): UploadsModuleOptions {
+  const options: Record<string, unknown> = {};
+  for (const { name, option } of ENVIRONMENT) {
+    if (!option || EXTRAS.has(option)) continue;
+    const value = (env as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    const path = option.split('.');
+    const parent = path.slice(0, -1).reduce((at, key) => (at[key] ??= {}) as Record<string, unknown>, options);
+    parent[path.at(-1)!] = value;
   }
+  // Redis is only the transport's: unset with `memory`, so a stray REDIS_URL changes nothing.
+  if (env.TASK_TRANSPORT !== 'bullmq') delete options.redis;
+  return options;
+}
+
+export function uploadsTopologyFromEnv(env: EnvironmentVariables): UploadsTopology {
   return { transport: env.TASK_TRANSPORT, role: env.ROLE };
 }

@@ -10,9 +10,12 @@ export interface FileFailedPayload {
   requestId?: string;
 }
 
+// The payload's fields, declared once (in the payload) and assigned in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface FileFailedEvent extends FileFailedPayload {}
 
 /** Emitted when storage gave up on an upload: a permanent error, or every attempt used. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FileFailedEvent {
   static readonly eventName = 'file.failed';
   readonly eventName = FileFailedEvent.eventName;

@@ -12,9 +12,12 @@ export interface FileReceivedPayload {
   requestId?: string;
 }
 
+// The payload's fields, declared once (in the payload) and assigned in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface FileReceivedEvent extends FileReceivedPayload {}
 
 /** Emitted once an upload's bytes are staged and its record exists, before the 202 goes out. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FileReceivedEvent {
   static readonly eventName = 'file.received';
   readonly eventName = FileReceivedEvent.eventName;

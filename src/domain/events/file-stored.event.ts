@@ -13,9 +13,12 @@ export interface FileStoredPayload {
   receivedAt: string;
 }
 
+// The payload's fields, declared once (in the payload) and assigned in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface FileStoredEvent extends FileStoredPayload {}
 
 /** Emitted after the bytes are in their final place and the record says `stored`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FileStoredEvent {
   static readonly eventName = 'file.stored';
   readonly eventName = FileStoredEvent.eventName;
@@ -27,6 +30,15 @@ export class FileStoredEvent {
 
   static fromRecord(record: UploadRecord): FileStoredEvent {
     const { id: uploadId, filename, mimeType, size, sha256, requestId, receivedAt } = record;
-    return new FileStoredEvent({ uploadId, filename, mimeType, size, sha256, storedAt: record.storedAt ?? record.updatedAt, requestId, receivedAt });
+    return new FileStoredEvent({
+      uploadId,
+      filename,
+      mimeType,
+      size,
+      sha256,
+      storedAt: record.storedAt ?? record.updatedAt,
+      requestId,
+      receivedAt,
+    });
   }
 }

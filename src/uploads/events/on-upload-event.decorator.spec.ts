@@ -7,9 +7,31 @@ import { FileStoredEvent } from '../../domain/events/file-stored.event.js';
 import { OnUploadEvent } from './on-upload-event.decorator.js';
 
 const at = '2026-01-01T00:00:00.000Z';
-const stored = new FileStoredEvent({ uploadId: 'u-1', filename: 'a.txt', mimeType: 'text/plain', size: 1, sha256: 'ab', storedAt: at, requestId: 'req-1', receivedAt: at });
-const failed = new FileFailedEvent({ uploadId: 'u-2', filename: 'b.txt', error: { code: 'IO_ERROR', message: 'disk' }, attempts: 5, failedAt: at });
-const received = new FileReceivedEvent({ uploadId: 'u-3', filename: 'c.txt', mimeType: 'text/plain', size: 1, sha256: 'ab', receivedAt: at });
+const stored = new FileStoredEvent({
+  uploadId: 'u-1',
+  filename: 'a.txt',
+  mimeType: 'text/plain',
+  size: 1,
+  sha256: 'ab',
+  storedAt: at,
+  requestId: 'req-1',
+  receivedAt: at,
+});
+const failed = new FileFailedEvent({
+  uploadId: 'u-2',
+  filename: 'b.txt',
+  error: { code: 'IO_ERROR', message: 'disk' },
+  attempts: 5,
+  failedAt: at,
+});
+const received = new FileReceivedEvent({
+  uploadId: 'u-3',
+  filename: 'c.txt',
+  mimeType: 'text/plain',
+  size: 1,
+  sha256: 'ab',
+  receivedAt: at,
+});
 
 @Injectable()
 class Listeners {

@@ -17,7 +17,7 @@ export class UploadEventsPublisher {
   constructor(@Optional() emitter?: EventEmitter2) {
     if (!emitter) {
       throw new Error(
-        'UploadsModule needs an EventEmitter2: import EventEmitterModule.forRoot() in your app module, or pass eventEmitter: \'own\' to UploadsModule.forRoot/forRootAsync',
+        "UploadsModule needs an EventEmitter2: import EventEmitterModule.forRoot() in your app module, or pass eventEmitter: 'own' to UploadsModule.forRoot/forRootAsync",
       );
     }
     this.emitter = emitter;

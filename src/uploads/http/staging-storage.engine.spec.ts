@@ -30,7 +30,11 @@ describe('StagingStorageEngine', () => {
   });
 
   const engine = (options: Parameters<typeof resolveUploadsOptions>[0] = {}) =>
-    new StagingStorageEngine(staging, resolveUploadsOptions({ storageRoot: root, ...options }), (_req, receiving) => void receiving.catch((err: unknown) => rejected.push(err)));
+    new StagingStorageEngine(
+      staging,
+      resolveUploadsOptions({ storageRoot: root, ...options }),
+      (_req, receiving) => void receiving.catch((err: unknown) => rejected.push(err)),
+    );
 
   const handle = (sut: StagingStorageEngine, stream: Readable, mimetype = 'application/octet-stream', request = req) =>
     new Promise<Partial<StagedMulterFile>>((resolve, reject) => {
@@ -49,7 +53,8 @@ describe('StagingStorageEngine', () => {
   it("tells staging the request's Content-Length as the size to expect, and nothing when it is missing or malformed", async () => {
     const receive = jest.spyOn(staging, 'receive');
     const withLength = (value?: string) => ({ headers: value === undefined ? {} : { 'content-length': value } }) as Request;
-    for (const value of ['12345678', undefined, 'lots', '-1']) await handle(engine(), Readable.from([Buffer.from('abc')]), undefined, withLength(value));
+    for (const value of ['12345678', undefined, 'lots', '-1'])
+      await handle(engine(), Readable.from([Buffer.from('abc')]), undefined, withLength(value));
     expect(receive.mock.calls.map(([, options]) => options.sizeHint)).toEqual([12_345_678, undefined, undefined, undefined]);
   });
 
@@ -83,16 +88,18 @@ describe('StagingStorageEngine', () => {
 
   it('rejects a type outside the allow-list by its leading bytes, even when the declared type is allowed', async () => {
     const zip = Buffer.concat([Buffer.from('504b0304140000000800', 'hex'), Buffer.alloc(5000)]);
-    await expect(handle(engine({ allowedMimeTypes: ['image/png', 'text/plain'] }), Readable.from([zip]), 'text/plain')).rejects.toBeInstanceOf(
-      DisallowedFileTypeError,
-    );
+    await expect(
+      handle(engine({ allowedMimeTypes: ['image/png', 'text/plain'] }), Readable.from([zip]), 'text/plain'),
+    ).rejects.toBeInstanceOf(DisallowedFileTypeError);
     expect(await readdir(staging.dir)).toEqual([]);
   });
 
   it('removes a staged file on request', async () => {
     const sut = engine();
     const info = await handle(sut, Readable.from([Buffer.from('x')]));
-    await new Promise<void>((resolve, reject) => sut._removeFile(req, info as Express.Multer.File, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sut._removeFile(req, info as Express.Multer.File, (err) => (err ? reject(err) : resolve())),
+    );
     expect(await readdir(staging.dir)).toEqual([]);
   });
 });

@@ -1,50 +1,74 @@
-import {
-  type ArgumentsHost,
-  Catch,
-  ConflictException,
-  type ExceptionFilter,
-  HttpException,
-  HttpStatus,
-  NotFoundException,
-  PayloadTooLargeException,
-  RequestTimeoutException,
-  ServiceUnavailableException,
-  UnprocessableEntityException,
-  UnsupportedMediaTypeException,
-} from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { statusOf } from '../../domain/errors/error-codes.js';
+import { RangeNotSatisfiableError } from '../../domain/errors/range-not-satisfiable.error.js';
 import { StorageError } from '../../domain/errors/storage.error.js';
 import { UploadError } from '../../domain/errors/upload.error.js';
 import { UploadsUnavailableError } from '../../domain/errors/uploads-unavailable.error.js';
+import { type ErrorBody, endExchangeAfterError, errorBody } from './error-response.js';
 
-const BY_CODE: Record<string, (message: string) => HttpException> = {
-  FILE_TOO_LARGE: (m) => new PayloadTooLargeException(m),
-  UNSUPPORTED_MEDIA_TYPE: (m) => new UnsupportedMediaTypeException(m),
-  CHECKSUM_MISMATCH: (m) => new UnprocessableEntityException(m),
-  UPLOAD_NOT_FOUND: (m) => new NotFoundException(m),
-  UPLOAD_NOT_STORED: (m) => new ConflictException(m),
-  UPLOAD_TOO_SLOW: (m) => new RequestTimeoutException(m),
-  UPLOADS_UNAVAILABLE: (m) => new ServiceUnavailableException(m),
-  IDEMPOTENCY_KEY_REUSED: (m) => new ConflictException(m),
-  UPLOAD_NOT_RETRYABLE: (m) => new ConflictException(m),
-  INSUFFICIENT_STORAGE: (m) => new HttpException({ statusCode: HttpStatus.INSUFFICIENT_STORAGE, message: m, error: 'Insufficient Storage' }, HttpStatus.INSUFFICIENT_STORAGE),
-};
+interface Answer {
+  body: ErrorBody;
+  headers: Record<string, string>;
+  closing: boolean;
+}
 
-/** Maps domain errors to Nest's HTTP error shape, adding the stable `code`. */
-@Catch(UploadError, StorageError)
+/**
+ * Every error of the uploads routes, answered in Nest's JSON shape. Stowage's errors carry a code,
+ * and the code decides the status (one lookup in the domain's table); Nest's own HTTP errors (pipes,
+ * guards) keep theirs. Either way the exchange ends the same way (`endExchangeAfterError`). Anything
+ * else is a server fault that Nest logs and answers with a bare 500.
+ */
+@Catch()
 export class UploadErrorsFilter extends BaseExceptionFilter implements ExceptionFilter {
-  override catch(error: UploadError | StorageError, host: ArgumentsHost): void {
-    const toHttp = BY_CODE[error.code];
-    // Anything unmapped is a server fault: Nest logs it and answers a bare 500.
-    if (!toHttp) return super.catch(error, host);
-    const http = toHttp(error.message);
-    const body = http.getResponse() as Record<string, unknown>;
-    const res = host.switchToHttp().getResponse<Response>();
-    if (error instanceof UploadsUnavailableError) {
-      res.setHeader('Retry-After', String(error.retryAfterSeconds));
-      if (error.closing) res.setHeader('Connection', 'close');
-    }
-    res.status(http.getStatus()).json({ ...body, code: error.code });
+  private readonly logger = new Logger('UploadsHttp');
+
+  override catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    const answer = this.answer(error);
+    if (!answer || res.headersSent) return super.catch(error, host);
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    endExchangeAfterError(http.getRequest<Request>(), res, answer.closing);
+    res.status(answer.body.statusCode).json(answer.body);
   }
+
+  private answer(error: unknown): Answer | undefined {
+    if (error instanceof UploadError) {
+      return {
+        body: errorBody(statusOf(error.code), error.message, error.code),
+        headers: headersOf(error),
+        closing: error instanceof UploadsUnavailableError && error.closing,
+      };
+    }
+    if (error instanceof StorageError) {
+      // The message names server paths and backend details: logged here, not sent.
+      this.logger.error({
+        msg: 'storage error while answering a request',
+        event: 'upload.storage_error',
+        errorCode: error.code,
+        err: error,
+      });
+      const message = error.transient ? 'Storage is not available right now; try again later' : 'Storage error';
+      return {
+        body: errorBody(statusOf(error.code), message, error.code),
+        headers: error.transient ? { 'Retry-After': '5' } : {},
+        closing: false,
+      };
+    }
+    if (error instanceof HttpException) {
+      const response = error.getResponse();
+      const body = typeof response === 'string' ? errorBody(error.getStatus(), response) : (response as ErrorBody);
+      return { body: { ...body, statusCode: error.getStatus() }, headers: {}, closing: false };
+    }
+    return undefined;
+  }
+}
+
+/** The headers an error adds to its answer: when to come back, what the valid range is. */
+function headersOf(error: UploadError): Record<string, string> {
+  if (error instanceof UploadsUnavailableError) return { 'Retry-After': String(error.retryAfterSeconds) };
+  if (error instanceof RangeNotSatisfiableError) return { 'Content-Range': `bytes */${error.size}` };
+  return {};
 }

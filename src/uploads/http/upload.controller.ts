@@ -1,8 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import {
-  BadRequestException,
   Body,
-  Controller,
   Delete,
   Get,
   Headers,
@@ -45,6 +43,8 @@ import contentDisposition from 'content-disposition';
 import type { Request, Response } from 'express';
 import rangeParser from 'range-parser';
 import { map, type Observable } from 'rxjs';
+import { InvalidUploadError } from '../../domain/errors/invalid-upload.error.js';
+import { RangeNotSatisfiableError } from '../../domain/errors/range-not-satisfiable.error.js';
 import { ErrorResponseDto } from './dto/error-response.dto.js';
 import { ListUploadsQueryDto } from './dto/list-uploads-query.dto.js';
 import { UploadAcceptedDto } from './dto/upload-accepted.dto.js';
@@ -55,7 +55,7 @@ import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
 import type { StagedMulterFile } from './staging-storage.engine.js';
 import { UploadErrorsFilter } from './upload-errors.filter.js';
-import { UploadInterceptor } from './upload.interceptor.js';
+import { NOT_MULTIPART, UploadInterceptor } from './upload.interceptor.js';
 
 const validId = new ParseUUIDPipe({ version: '7' });
 const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
@@ -79,7 +79,10 @@ export class UploadController {
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   @UseInterceptors(UploadInterceptor)
-  @ApiOperation({ summary: 'Upload one file', description: 'Streams the file to durable staging and answers 202 at once; storage continues in the background.' })
+  @ApiOperation({
+    summary: 'Upload one file',
+    description: 'Streams the file to durable staging and answers 202 at once; storage continues in the background.',
+  })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadFormDto })
   @ApiAcceptedResponse({ type: UploadAcceptedDto, description: 'Bytes received and staged; see Location for the status' })
@@ -87,11 +90,19 @@ export class UploadController {
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'The sha256 field does not match the bytes' })
   @ApiResponse({ status: HttpStatus.INSUFFICIENT_STORAGE, type: ErrorResponseDto, description: 'The disk filled during the upload' })
-  @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, type: ErrorResponseDto, description: 'Shutting down or too much work held; see Retry-After' })
+  @ApiResponse({
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    type: ErrorResponseDto,
+    description: 'Shutting down or too much work held; see Retry-After',
+  })
   @ApiResponse({ status: HttpStatus.REQUEST_TIMEOUT, type: ErrorResponseDto, description: 'The client sent too slowly' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Idempotency-Key reused with different bytes' })
   // Same name as the @Headers() parameter below, so the document has one optional header, not a second required one.
-  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Repeat a POST safely: the same key and bytes return the first upload' })
+  @ApiHeader({
+    name: 'idempotency-key',
+    required: false,
+    description: 'Repeat a POST safely: the same key and bytes return the first upload',
+  })
   async upload(
     @UploadedFile() file: StagedMulterFile | undefined,
     @Body(validInput) form: UploadFormDto,
@@ -99,9 +110,9 @@ export class UploadController {
     @Res({ passthrough: true }) res: Response,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<UploadAcceptedDto> {
-    if (!file) throw new BadRequestException('Expected a multipart/form-data body with one file in the field "file"');
+    if (!file) throw new InvalidUploadError(NOT_MULTIPART);
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new BadRequestException('Idempotency-Key must be 1 to 255 printable ASCII characters');
+      throw new InvalidUploadError('Idempotency-Key must be 1 to 255 printable ASCII characters');
     }
     const record = await this.uploads.accept(file.staged, {
       filename: file.originalname,
@@ -144,7 +155,8 @@ export class UploadController {
   @Sse(':id/events')
   @ApiOperation({
     summary: 'Follow an upload’s status live (Server-Sent Events)',
-    description: 'Sends the record at once as a `status` event, then again on every status change; the stream ends after `stored` or `failed`.',
+    description:
+      'Sends the record at once as a `status` event, then again on every status change; the stream ends after `stored` or `failed`.',
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: '`event: status` messages whose data is the record (UploadRecord JSON)' })
@@ -172,15 +184,7 @@ export class UploadController {
       return;
     }
     const ranges = req.headers.range ? rangeParser(record.size, req.headers.range, { combine: true }) : undefined;
-    if (ranges === -1) {
-      res.setHeader('Content-Range', `bytes */${record.size}`);
-      res.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE).json({
-        statusCode: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-        message: `Range not satisfiable for ${record.size} bytes`,
-        error: 'Range Not Satisfiable',
-      });
-      return;
-    }
+    if (ranges === -1) throw new RangeNotSatisfiableError(record.size);
     // One range is served as 206; several, or a malformed header, get the whole file (RFC 9110 allows it).
     const range = Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
     const { stream } = await this.uploads.openContent(record, range);

@@ -1,8 +1,9 @@
-import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException, UnsupportedMediaTypeException, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { HttpException, Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { catchError, from, switchMap, type Observable } from 'rxjs';
 import { StagingArea } from '../../storage/staging-area.js';
+import { InvalidUploadError } from '../../domain/errors/invalid-upload.error.js';
 import { UploadError } from '../../domain/errors/upload.error.js';
 import { UploadAdmission } from '../lifecycle/upload-admission.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
@@ -11,8 +12,7 @@ import { UploadsService } from '../uploads.service.js';
 import type { StagedFile } from '../../storage/staging-area.js';
 import { StagingStorageEngine, type StagedMulterFile } from './staging-storage.engine.js';
 
-/** How long a rejected upload's remaining body is read and dropped before the socket is closed. */
-const LINGER_MS = 2_000;
+export const NOT_MULTIPART = 'Expected a multipart/form-data body with one file in the field "file"';
 
 const MULTER_MESSAGES: Record<string, string> = {
   LIMIT_PART_COUNT: 'Too many parts',
@@ -75,27 +75,24 @@ export class UploadInterceptor implements NestInterceptor {
   private async receive(req: Request, res: Response): Promise<void> {
     const encoding = req.headers['content-encoding'];
     if (encoding && encoding.toLowerCase() !== 'identity') {
-      closeAfterResponse(req, res);
-      throw new UnsupportedMediaTypeException(`Content-Encoding ${encoding} is not supported: send the multipart body uncompressed`);
+      throw new UploadError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Encoding ${encoding} is not supported: send the multipart body uncompressed`,
+      );
     }
-    let release: () => void;
-    try {
-      release = await this.admission.admit();
-    } catch (err) {
-      closeAfterResponse(req, res);
-      throw err;
-    }
+    // Before anything reads the body: a file sent raw or as a form would otherwise reach the form's
+    // validation, whose messages quote the body's bytes.
+    if (!req.is('multipart/form-data')) throw new InvalidUploadError(NOT_MULTIPART);
+    const release = await this.admission.admit();
     // In flight until the answer is out, so a graceful shutdown waits for it.
     res.once('close', release);
     return new Promise<void>((resolve, reject) => {
       const fail = (err: unknown) => reject(toHttpError(err));
       const rejected = (err: unknown) => {
-        if (!(err instanceof UploadError)) return;
-        closeAfterResponse(req, res);
-        fail(err);
+        if (err instanceof UploadError) fail(err);
       };
       // A file part that starts streaming: its rejection (413, 415, 408, 507) is answered at once.
-      this.watchers.set(req, (receiving) => receiving.catch(rejected));
+      this.watchers.set(req, (receiving) => void receiving.catch(rejected)); // success is reported by multer's callback
       this.parse(req, res, (err) => {
         if (!err) return resolve();
         // multer may report the engine's failure as a bare abort before the engine has settled:
@@ -111,25 +108,16 @@ export class UploadInterceptor implements NestInterceptor {
   }
 }
 
-/** Stop reading a rejected body: answer, read a little longer so the client sees the answer, then close. */
-function closeAfterResponse(req: Request, res: Response): void {
-  if (res.headersSent) return;
-  res.setHeader('Connection', 'close');
-  res.once('finish', () => {
-    if (!req.complete) setTimeout(() => req.socket?.destroy(), LINGER_MS).unref();
-  });
-}
-
-function toHttpError(err: unknown): unknown {
+function toHttpError(err: unknown): Error {
   if (err instanceof UploadError || err instanceof HttpException) return err;
   if (err instanceof multer.MulterError) {
     const message = MULTER_MESSAGES[err.code] ?? err.message;
-    return err.code === 'LIMIT_FILE_SIZE' ? new PayloadTooLargeException(message) : new BadRequestException(message);
+    return err.code === 'LIMIT_FILE_SIZE' ? new UploadError('FILE_TOO_LARGE', message) : new InvalidUploadError(message);
   }
   const message = (err as Error)?.message ?? '';
   // busboy's parse errors: a malformed or truncated body is the client's fault.
   if (/^(Multipart|Malformed|Unexpected end|Unsupported content type|Request (aborted|closed))/.test(message)) {
-    return new BadRequestException(`Malformed multipart body: ${message}`);
+    return new InvalidUploadError(`Malformed multipart body: ${message}`);
   }
-  return err;
+  return err instanceof Error ? err : new Error(String(err));
 }

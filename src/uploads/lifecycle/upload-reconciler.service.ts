@@ -124,14 +124,25 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
       // Unsettled uploads still need their bytes; everything else stale can go.
       if (record && (record.status === 'received' || record.status === 'processing')) continue;
       findings.staleStaging += 1;
-      this.logger.warn({ msg: 'stale staged bytes removed', event: 'upload.stale_staging', uploadId: entry.id, requestId: record?.requestId, status: record?.status ?? 'none', bytes: entry.size });
+      this.logger.warn({
+        msg: 'stale staged bytes removed',
+        event: 'upload.stale_staging',
+        uploadId: entry.id,
+        requestId: record?.requestId,
+        status: record?.status ?? 'none',
+        bytes: entry.size,
+      });
       await this.staging.discard(entry.id);
     }
 
     this.checkStopping();
     findings.staleIncomplete = (await this.backend.sweepIncomplete?.(staleBefore)) ?? 0;
     if (findings.staleIncomplete > 0) {
-      this.logger.warn({ msg: 'leftovers of interrupted saves removed', event: 'upload.stale_incomplete', removed: findings.staleIncomplete });
+      this.logger.warn({
+        msg: 'leftovers of interrupted saves removed',
+        event: 'upload.stale_incomplete',
+        removed: findings.staleIncomplete,
+      });
     }
 
     this.checkStopping();
@@ -184,7 +195,13 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     if (await this.staging.exists(id)) {
       const result = await this.records.transition(id, ['stored'], { status: 'received', storedAt: undefined });
       if (result.ok) {
-        this.logger.warn({ msg: 'stored bytes missing; storing again from staging', event: 'upload.content_missing', uploadId: id, requestId: result.record.requestId, repaired: true });
+        this.logger.warn({
+          msg: 'stored bytes missing; storing again from staging',
+          event: 'upload.content_missing',
+          uploadId: id,
+          requestId: result.record.requestId,
+          repaired: true,
+        });
         this.events.publish(FileReceivedEvent.fromRecord(result.record));
       }
       return;
@@ -194,7 +211,13 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
       failedAt: new Date().toISOString(),
       error: { code: 'CONTENT_MISSING', message: 'The stored bytes vanished and no staged copy is left' },
     });
-    this.logger.error({ msg: 'stored bytes missing and not recoverable', event: 'upload.content_missing', uploadId: id, requestId: result.ok ? result.record.requestId : result.current?.requestId, repaired: false });
+    this.logger.error({
+      msg: 'stored bytes missing and not recoverable',
+      event: 'upload.content_missing',
+      uploadId: id,
+      requestId: result.ok ? result.record.requestId : result.current?.requestId,
+      repaired: false,
+    });
     if (result.ok) this.events.publish(FileFailedEvent.fromRecord(result.record));
   }
 }

@@ -41,7 +41,8 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
     const unsettled = await this.records.findByStatus(UNSETTLED_STATUSES);
     for (const record of unsettled) await this.transport.dispatch(FileReceivedEvent.fromRecord(record));
     if (this.options.transport === 'bullmq') {
-      if (unsettled.length > 0) this.logger.log({ msg: 'requeued unsettled uploads', event: 'upload.recovered', requeued: unsettled.length, orphansRemoved: 0 });
+      if (unsettled.length > 0)
+        this.logger.log({ msg: 'requeued unsettled uploads', event: 'upload.recovered', requeued: unsettled.length, orphansRemoved: 0 });
       return;
     }
 
@@ -59,7 +60,13 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
       }
     }
     if (unsettled.length > 0 || orphans > 0 || incomplete > 0) {
-      this.logger.log({ msg: 'recovered uploads left by a previous run', event: 'upload.recovered', requeued: unsettled.length, orphansRemoved: orphans, incompleteRemoved: incomplete });
+      this.logger.log({
+        msg: 'recovered uploads left by a previous run',
+        event: 'upload.recovered',
+        requeued: unsettled.length,
+        orphansRemoved: orphans,
+        incompleteRemoved: incomplete,
+      });
     }
   }
 }

@@ -41,7 +41,10 @@ export async function storageQueue(options: UploadsModuleOptions, topology: Uplo
 }
 
 /** The module's own queue, for `forRootAsync`: the queue needs the options too, so it asks the same source. */
-export async function storageQueueAsync(options: ConfigurableModuleAsyncOptions<UploadsModuleOptions>, topology: UploadsTopology): Promise<DynamicModule> {
+export async function storageQueueAsync(
+  options: ConfigurableModuleAsyncOptions<UploadsModuleOptions>,
+  topology: UploadsTopology,
+): Promise<DynamicModule> {
   const { BullModule } = await import('@nestjs/bullmq');
   const { useFactory } = options;
   if (useFactory) {
@@ -59,7 +62,8 @@ export async function storageQueueAsync(options: ConfigurableModuleAsyncOptions<
     imports: options.imports,
     inject: [factory],
     extraProviders: options.useClass ? [options.useClass] : [],
-    useFactory: async (source: ConfigurableModuleOptionsFactory<UploadsModuleOptions, 'create'>) => queueOptions(await source.create(), topology),
+    useFactory: async (source: ConfigurableModuleOptionsFactory<UploadsModuleOptions, 'create'>) =>
+      queueOptions(await source.create(), topology),
   });
 }
 
@@ -74,7 +78,10 @@ export function bullMqProviders(role: UploadsTopology['role']): Provider[] {
     useFactory: async (o: ResolvedUploadsOptions, transport: BullMqTransport) => {
       const { createStorageJobProcessor } = await import('../../tasks/storage-job.processor.js');
       const { storageConcurrency: concurrency, retry, queue } = o;
-      return createStorageJobProcessor({ concurrency, retry, lockDurationMs: queue.lockDurationMs, stalledIntervalMs: queue.stalledIntervalMs }, transport);
+      return createStorageJobProcessor(
+        { concurrency, retry, lockDurationMs: queue.lockDurationMs, stalledIntervalMs: queue.stalledIntervalMs },
+        transport,
+      );
     },
   };
   const queueEvents: Provider = {

@@ -1,6 +1,6 @@
 import { type CanActivate, ConfigurableModuleBuilder, type Type } from '@nestjs/common';
 import type { UploadsModuleOptions } from './uploads.options.js';
-import type { TaskTransportKind, UploadsRole } from './uploads.topology.js';
+import { DEFAULT_TOPOLOGY, type TaskTransportKind, type UploadsRole } from './uploads.topology.js';
 
 /** Options that change the module's shape, read by `UploadsModule` itself rather than injected. */
 export interface UploadsModuleExtras {
@@ -35,8 +35,11 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<UploadsModuleOptions>({ moduleName: 'Uploads' })
   .setClassMethodName('forRoot')
-  .setExtras<UploadsModuleExtras>({ isGlobal: false, path: 'uploads', guards: [], eventEmitter: 'host', transport: 'memory', role: 'all' }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
+  .setExtras<UploadsModuleExtras>(
+    { isGlobal: false, path: 'uploads', guards: [], eventEmitter: 'host', ...DEFAULT_TOPOLOGY },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+    }),
+  )
   .build();

@@ -42,17 +42,23 @@ describe('UploadsModule initialisation', () => {
 
   it('fails with a message naming a bad option returned by the forRootAsync factory', async () => {
     const uploads = UploadsModule.forRootAsync({ useFactory: async () => ({ storageRoot: root.path, storageConcurrency: 0 }) });
-    await expect(boot(EventEmitterModule.forRoot(), uploads)).rejects.toThrow('UploadsModule option "storageConcurrency" must be an integer >= 1 (got 0)');
+    await expect(boot(EventEmitterModule.forRoot(), uploads)).rejects.toThrow(
+      'UploadsModule option "storageConcurrency" must not be less than 1 (got 0)',
+    );
   });
 
   it('fails with a message naming a custom storage backend that lacks part of the contract', async () => {
     const storage = { put: async () => undefined } as never;
-    await expect(boot(EventEmitterModule.forRoot(), UploadsModule.forRoot({ storageRoot: root.path, storage }))).rejects.toThrow(/"storage" must implement StorageBackend/);
+    await expect(boot(EventEmitterModule.forRoot(), UploadsModule.forRoot({ storageRoot: root.path, storage }))).rejects.toThrow(
+      /"storage" must implement StorageBackend/,
+    );
   });
 
   it('fails when the module is defined with a bad shape option, for forRoot and forRootAsync alike', () => {
     expect(() => UploadsModule.forRoot({ path: 'files/../admin' })).toThrow(/option "path" must be a route prefix/);
-    expect(() => UploadsModule.forRootAsync({ eventEmitter: 'global' as never, useFactory: () => ({}) })).toThrow(/option "eventEmitter" must be "host" or "own"/);
+    expect(() => UploadsModule.forRootAsync({ eventEmitter: 'global' as never, useFactory: () => ({}) })).toThrow(
+      /option "eventEmitter" must be "host" or "own"/,
+    );
   });
 
   it('tells the host to import EventEmitterModule when it has none and the emitter is the host’s', async () => {

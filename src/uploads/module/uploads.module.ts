@@ -23,7 +23,16 @@ import { UPLOADS_TOPOLOGY, type UploadsTopology } from './uploads.topology.js';
 // The public API first; the rest is what the standalone app's health and metrics read.
 @Module({
   providers: uploadsProviders,
-  exports: [UploadsService, UploadStatusService, STORAGE_BACKEND, UPLOAD_RECORD_REPOSITORY, UploadReconciler, UploadAdmission, TASK_TRANSPORT, RESOLVED_UPLOADS_OPTIONS],
+  exports: [
+    UploadsService,
+    UploadStatusService,
+    STORAGE_BACKEND,
+    UPLOAD_RECORD_REPOSITORY,
+    UploadReconciler,
+    UploadAdmission,
+    TASK_TRANSPORT,
+    RESOLVED_UPLOADS_OPTIONS,
+  ],
 })
 export class UploadsModule extends ConfigurableModuleClass {
   static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
@@ -40,14 +49,19 @@ export class UploadsModule extends ConfigurableModuleClass {
  * route prefix and guards, so two mounts never share metadata. `transport` adds the queue and its
  * providers; `role` drops the routes (`worker`) or the queue worker (`api`).
  */
-function mount(module: DynamicModule, extras: UploadsModuleExtras, queue: (topology: UploadsTopology) => Promise<DynamicModule>): DynamicModule {
+function mount(
+  module: DynamicModule,
+  extras: UploadsModuleExtras,
+  queue: (topology: UploadsTopology) => Promise<DynamicModule>,
+): DynamicModule {
   const { path, guards, eventEmitter, transport, role } = resolveUploadsExtras(extras);
   const topology: UploadsTopology = { transport, role };
   class MountedUploadController extends UploadController {}
   Controller(path)(MountedUploadController);
   if (guards.length > 0) UseGuards(...guards)(MountedUploadController);
   // Not global: the private emitter must not replace the host's EventEmitter2 if it has one too.
-  const imports = eventEmitter === 'own' ? [...(module.imports ?? []), EventEmitterModule.forRoot({ global: false })] : [...(module.imports ?? [])];
+  const imports =
+    eventEmitter === 'own' ? [...(module.imports ?? []), EventEmitterModule.forRoot({ global: false })] : [...(module.imports ?? [])];
   const providers = [...(module.providers ?? []), { provide: UPLOADS_TOPOLOGY, useValue: topology }];
   const exports = [...(module.exports ?? [])];
   if (transport === 'bullmq') {

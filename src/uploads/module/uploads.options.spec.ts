@@ -22,7 +22,15 @@ describe('resolveUploadsOptions', () => {
   it('keeps given values, normalizing MIME types', () => {
     const storage = new InMemoryStorage();
     expect(
-      sut({ storageRoot: '/srv/files', maxFileSize: 5, allowedMimeTypes: [' Image/PNG '], retry: { attempts: 2 }, durability: 'none', storageConcurrency: 8, storage }),
+      sut({
+        storageRoot: '/srv/files',
+        maxFileSize: 5,
+        allowedMimeTypes: [' Image/PNG '],
+        retry: { attempts: 2 },
+        durability: 'none',
+        storageConcurrency: 8,
+        storage,
+      }),
     ).toMatchObject({
       storageRoot: '/srv/files',
       maxFileSize: 5,
@@ -36,26 +44,46 @@ describe('resolveUploadsOptions', () => {
 
   it.each<[string, unknown, RegExp]>([
     ['storageRoot', { storageRoot: '  ' }, /"storageRoot"/],
-    ['maxFileSize', { maxFileSize: -1 }, /"maxFileSize" must be an integer >= 0 \(got -1\)/],
-    ['allowedMimeTypes (not an array)', { allowedMimeTypes: 'image/png' }, /"allowedMimeTypes" must be an array/],
-    ['allowedMimeTypes (bad entry)', { allowedMimeTypes: ['png'] }, /"allowedMimeTypes" has "png"/],
-    ['durability', { durability: 'sometimes' }, /"durability" must be "fsync" or "none" \(got sometimes\)/],
-    ['retry.attempts', { retry: { attempts: 0 } }, /"retry\.attempts" must be an integer >= 1/],
-    ['retry.maxDelayMs below baseDelayMs', { retry: { baseDelayMs: 500, maxDelayMs: 100 } }, /"retry\.maxDelayMs" \(100\) must not be below "retry\.baseDelayMs" \(500\)/],
-    ['storageConcurrency', { storageConcurrency: 1.5 }, /"storageConcurrency" must be an integer >= 1 \(got 1\.5\)/],
+    ['maxFileSize', { maxFileSize: -1 }, /"maxFileSize" must not be less than 0 \(got -1\)/],
+    [
+      'allowedMimeTypes (not an array)',
+      { allowedMimeTypes: 'image/png' },
+      /"allowedMimeTypes" must be a list of type\/subtype or type\/\*/,
+    ],
+    ['allowedMimeTypes (bad entry)', { allowedMimeTypes: ['png'] }, /"allowedMimeTypes" must be a list of .*\(got \["png"\]\)/],
+    ['durability', { durability: 'sometimes' }, /"durability" must be one of the following values: fsync, none \(got "sometimes"\)/],
+    ['retry.attempts', { retry: { attempts: 0 } }, /"retry\.attempts" must not be less than 1 \(got 0\)/],
+    ['retry.attempts (too many)', { retry: { attempts: 101 } }, /"retry\.attempts" must not be greater than 100/],
+    [
+      'retry.maxDelayMs below baseDelayMs',
+      { retry: { baseDelayMs: 500, maxDelayMs: 100 } },
+      /"retry\.maxDelayMs" \(100\) must not be below "retry\.baseDelayMs" \(500\)/,
+    ],
+    ['storageConcurrency', { storageConcurrency: 1.5 }, /"storageConcurrency" must be an integer \(got 1\.5\)/],
     ['limits.parts', { limits: { parts: 0 } }, /"limits\.parts"/],
     ['shutdownTimeoutMs', { shutdownTimeoutMs: Number.NaN }, /"shutdownTimeoutMs"/],
-    ['storage', { storage: { put: async () => undefined } }, /"storage" must implement StorageBackend; missing open\(\), stat\(\), delete\(\)/],
+    [
+      'storage',
+      { storage: { put: async () => undefined } },
+      /"storage" must implement StorageBackend; missing open\(\), stat\(\), delete\(\)/,
+    ],
   ])('rejects a bad %s with a message naming it', (_name, options, message) => {
     expect(() => sut(options as UploadsModuleOptions)).toThrow(message);
   });
 
   it('rejects options that are not an object, pointing at the factory', () => {
-    expect(() => sut(null as unknown as UploadsModuleOptions)).toThrow(/options must be an object \(got null\); check what forRootAsync's useFactory returns/);
+    expect(() => sut(null as unknown as UploadsModuleOptions)).toThrow(
+      /options must be an object \(got null\); check what forRootAsync's useFactory returns/,
+    );
   });
 
   it('accepts any object that has the whole StorageBackend contract', () => {
-    const custom: StorageBackend = { put: async () => undefined, open: async () => undefined as never, stat: async () => undefined, delete: async () => undefined };
+    const custom: StorageBackend = {
+      put: async () => undefined,
+      open: async () => undefined as never,
+      stat: async () => undefined,
+      delete: async () => undefined,
+    };
     expect(sut({ storage: custom }).storage).toBe(custom);
   });
 });

@@ -1,6 +1,7 @@
 import type { StorageBackend } from '../../storage/storage-backend.interface.js';
 import type { RetryPolicy } from '../../tasks/retry-policy.js';
 import type { UploadsModuleExtras } from './uploads.module-definition.js';
+import { optionValue, type UploadsSettingPath } from './uploads.settings.js';
 import {
   DEFAULT_TOPOLOGY,
   type QueueTuning,
@@ -107,72 +108,49 @@ export interface ResolvedUploadsOptions {
   queue: QueueTuning;
 }
 
-const MIME_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
-
-function positiveInt(name: string, value: number, min = 1): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new Error(`UploadsModule option "${name}" must be an integer >= ${min} (got ${String(value)})`);
-  }
-  return value;
-}
-
 /** Fills defaults and rejects bad values with a message naming the option, so a host fails at init. */
-export function resolveUploadsOptions(options: UploadsModuleOptions = {}, topology: UploadsTopology = DEFAULT_TOPOLOGY): ResolvedUploadsOptions {
+export function resolveUploadsOptions(
+  options: UploadsModuleOptions = {},
+  topology: UploadsTopology = DEFAULT_TOPOLOGY,
+): ResolvedUploadsOptions {
   if (options === null || typeof options !== 'object') {
     throw new Error(`UploadsModule options must be an object (got ${String(options)}); check what forRootAsync's useFactory returns`);
   }
-  const storageRoot = options.storageRoot ?? './uploads';
-  if (typeof storageRoot !== 'string' || storageRoot.trim() === '') {
-    throw new Error('UploadsModule option "storageRoot" must be a non-empty path');
-  }
-  if (options.allowedMimeTypes !== undefined && !(Array.isArray(options.allowedMimeTypes) && options.allowedMimeTypes.every((t) => typeof t === 'string'))) {
-    throw new Error('UploadsModule option "allowedMimeTypes" must be an array of strings such as ["image/png", "image/*"]');
-  }
-  const allowedMimeTypes = (options.allowedMimeTypes ?? []).map((t) => t.trim().toLowerCase());
-  const badType = allowedMimeTypes.find((t) => !MIME_PATTERN.test(t));
-  if (badType !== undefined) {
-    throw new Error(`UploadsModule option "allowedMimeTypes" has "${badType}", expected type/subtype or type/*`);
-  }
-  const durability = options.durability ?? 'fsync';
-  if (durability !== 'fsync' && durability !== 'none') {
-    throw new Error(`UploadsModule option "durability" must be "fsync" or "none" (got ${String(durability)})`);
-  }
+  const value = <P extends UploadsSettingPath>(path: P) => optionValue(options, path);
   const retry: RetryPolicy = {
-    attempts: positiveInt('retry.attempts', options.retry?.attempts ?? 5),
-    baseDelayMs: positiveInt('retry.baseDelayMs', options.retry?.baseDelayMs ?? 200, 0),
-    maxDelayMs: positiveInt('retry.maxDelayMs', options.retry?.maxDelayMs ?? 30_000, 0),
+    attempts: value('retry.attempts'),
+    baseDelayMs: value('retry.baseDelayMs'),
+    maxDelayMs: value('retry.maxDelayMs'),
   };
   if (retry.maxDelayMs < retry.baseDelayMs) {
-    throw new Error(`UploadsModule option "retry.maxDelayMs" (${retry.maxDelayMs}) must not be below "retry.baseDelayMs" (${retry.baseDelayMs})`);
+    throw new Error(
+      `UploadsModule option "retry.maxDelayMs" (${retry.maxDelayMs}) must not be below "retry.baseDelayMs" (${retry.baseDelayMs})`,
+    );
   }
-  const limits: MultipartLimits = {
-    fields: positiveInt('limits.fields', options.limits?.fields ?? 10, 0),
-    fieldSize: positiveInt('limits.fieldSize', options.limits?.fieldSize ?? 65_536),
-    parts: positiveInt('limits.parts', options.limits?.parts ?? 20),
-    headerPairs: positiveInt('limits.headerPairs', options.limits?.headerPairs ?? 100),
-  };
   return {
-    storageRoot,
-    maxFileSize: positiveInt('maxFileSize', options.maxFileSize ?? 1024 ** 3, 0),
-    allowedMimeTypes,
+    storageRoot: value('storageRoot'),
+    maxFileSize: value('maxFileSize'),
+    allowedMimeTypes: value('allowedMimeTypes').map((t) => t.toLowerCase()),
     retry,
-    durability,
-    storageConcurrency: positiveInt('storageConcurrency', options.storageConcurrency ?? 32),
-    limits,
-    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs ?? 10_000, 0),
-    statusPollIntervalMs: positiveInt('statusPollIntervalMs', options.statusPollIntervalMs ?? 1000, 0),
+    durability: value('durability'),
+    storageConcurrency: value('storageConcurrency'),
+    limits: {
+      fields: value('limits.fields'),
+      fieldSize: value('limits.fieldSize'),
+      parts: value('limits.parts'),
+      headerPairs: value('limits.headerPairs'),
+    },
+    shutdownTimeoutMs: value('shutdownTimeoutMs'),
+    statusPollIntervalMs: value('statusPollIntervalMs'),
     backpressure: {
-      maxBacklog: positiveInt('backpressure.maxBacklog', options.backpressure?.maxBacklog ?? 10_000),
-      maxStagingBytes: positiveInt('backpressure.maxStagingBytes', options.backpressure?.maxStagingBytes ?? 0, 0),
-      minFreeBytes: positiveInt('backpressure.minFreeBytes', options.backpressure?.minFreeBytes ?? 512 * 1024 ** 2, 0),
-      retryAfterSeconds: positiveInt('backpressure.retryAfterSeconds', options.backpressure?.retryAfterSeconds ?? 5),
+      maxBacklog: value('backpressure.maxBacklog'),
+      maxStagingBytes: value('backpressure.maxStagingBytes'),
+      minFreeBytes: value('backpressure.minFreeBytes'),
+      retryAfterSeconds: value('backpressure.retryAfterSeconds'),
     },
-    slowClient: {
-      minBytesPerSecond: positiveInt('slowClient.minBytesPerSecond', options.slowClient?.minBytesPerSecond ?? 512, 0),
-      windowMs: positiveInt('slowClient.windowMs', options.slowClient?.windowMs ?? 30_000, 100),
-    },
-    reconcileIntervalMs: positiveInt('reconcileIntervalMs', options.reconcileIntervalMs ?? 300_000, 0),
-    staleStagingMs: positiveInt('staleStagingMs', options.staleStagingMs ?? 24 * 3600_000, 0),
+    slowClient: { minBytesPerSecond: value('slowClient.minBytesPerSecond'), windowMs: value('slowClient.windowMs') },
+    reconcileIntervalMs: value('reconcileIntervalMs'),
+    staleStagingMs: value('staleStagingMs'),
     storage: storageBackend(options.storage),
     ...topology,
     ...resolveQueueOptions(options, topology),
@@ -197,14 +175,19 @@ const PATH_SEGMENT = /^[A-Za-z0-9._~-]+$/;
  * Checks the extras `UploadsModule` reads itself (they shape the module, so they cannot wait for
  * the options provider) and fills their defaults; a bad one throws naming it.
  */
-export function resolveUploadsExtras(extras: UploadsModuleExtras): Required<Pick<UploadsModuleExtras, 'path' | 'guards' | 'eventEmitter'>> & UploadsTopology {
+export function resolveUploadsExtras(
+  extras: UploadsModuleExtras,
+): Required<Pick<UploadsModuleExtras, 'path' | 'guards' | 'eventEmitter'>> & UploadsTopology {
   const raw = extras.path ?? 'uploads';
   const path = typeof raw === 'string' ? raw.replace(/^\/+|\/+$/g, '') : '';
   if (path === '' || !path.split('/').every((segment) => PATH_SEGMENT.test(segment) && !/^\.+$/.test(segment))) {
     throw new Error(`UploadsModule option "path" must be a route prefix such as "api/files" (got ${JSON.stringify(raw)})`);
   }
   const guards = extras.guards ?? [];
-  if (!Array.isArray(guards) || guards.some((g) => typeof g !== 'function' && typeof (g as { canActivate?: unknown })?.canActivate !== 'function')) {
+  if (
+    !Array.isArray(guards) ||
+    guards.some((g) => typeof g !== 'function' && typeof (g as { canActivate?: unknown })?.canActivate !== 'function')
+  ) {
     throw new Error('UploadsModule option "guards" must be an array of guard classes or instances with canActivate()');
   }
   const eventEmitter = extras.eventEmitter ?? 'host';

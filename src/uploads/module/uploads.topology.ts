@@ -1,4 +1,5 @@
 import { redactUrl } from '../../records/redis-url.js';
+import { optionValue, UPLOADS_SETTINGS } from './uploads.settings.js';
 
 /**
  * How storage work travels. `memory`: in this process, nothing else to run. `bullmq`: a BullMQ
@@ -21,7 +22,7 @@ export interface UploadsTopology {
 /** Injection token of the module instance's resolved {@link UploadsTopology}. */
 export const UPLOADS_TOPOLOGY = Symbol('UPLOADS_TOPOLOGY');
 
-export const DEFAULT_TOPOLOGY: UploadsTopology = { transport: 'memory', role: 'all' };
+export const DEFAULT_TOPOLOGY: UploadsTopology = { transport: UPLOADS_SETTINGS.transport.default, role: UPLOADS_SETTINGS.role.default };
 
 /** The Redis that holds the queue and the shared records with the `bullmq` transport. */
 export interface RedisConnectionOptions {
@@ -39,30 +40,16 @@ export interface QueueTuning {
   stalledIntervalMs: number;
 }
 
-const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-
 /** Checks the `transport` and `role` extras; a combination that cannot work throws naming the option. */
 export function resolveTopology(extras: { transport?: unknown; role?: unknown }): UploadsTopology {
-  const transport = extras.transport ?? DEFAULT_TOPOLOGY.transport;
-  if (transport !== 'memory' && transport !== 'bullmq') {
-    throw new Error(`UploadsModule option "transport" must be "memory" or "bullmq" (got ${JSON.stringify(transport)})`);
-  }
-  const role = extras.role ?? DEFAULT_TOPOLOGY.role;
-  if (role !== 'all' && role !== 'api' && role !== 'worker') {
-    throw new Error(`UploadsModule option "role" must be "all", "api" or "worker" (got ${JSON.stringify(role)})`);
-  }
+  const transport = optionValue(extras, 'transport');
+  const role = optionValue(extras, 'role');
   if (transport === 'memory' && role !== 'all') {
-    throw new Error(`UploadsModule option "role" is "${role}", which needs transport "bullmq": with "memory" no other process can see the work`);
+    throw new Error(
+      `UploadsModule option "role" is "${role}", which needs transport "bullmq": with "memory" no other process can see the work`,
+    );
   }
   return { transport, role };
-}
-
-function positiveMs(name: string, value: unknown, fallback: number): number {
-  const ms = value ?? fallback;
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 1) {
-    throw new Error(`UploadsModule option "${name}" must be an integer >= 1 (got ${String(ms)})`);
-  }
-  return ms;
 }
 
 /** Fills `redis` and `queue`; with `bullmq` a missing or malformed `redis.url` stops the start. */
@@ -71,17 +58,15 @@ export function resolveQueueOptions(
   topology: UploadsTopology,
 ): { redis?: Required<RedisConnectionOptions>; queue: QueueTuning } {
   const queue: QueueTuning = {
-    lockDurationMs: positiveMs('queue.lockDurationMs', options.queue?.lockDurationMs, 30_000),
-    stalledIntervalMs: positiveMs('queue.stalledIntervalMs', options.queue?.stalledIntervalMs, 30_000),
+    lockDurationMs: optionValue(options, 'queue.lockDurationMs'),
+    stalledIntervalMs: optionValue(options, 'queue.stalledIntervalMs'),
   };
   if (topology.transport !== 'bullmq') return { queue };
   const url = options.redis?.url;
-  if (typeof url !== 'string' || !/^rediss?:\/\/[^/\s]/.test(url)) {
-    throw new Error(`UploadsModule option "redis.url" must be a redis:// or rediss:// URL with transport "bullmq" (got ${url === undefined ? 'nothing' : JSON.stringify(redactUrl(String(url)))})`);
+  if (typeof url !== 'string' || !UPLOADS_SETTINGS['redis.url'].pattern.test(url)) {
+    throw new Error(
+      `UploadsModule option "redis.url" must be a redis:// or rediss:// URL with transport "bullmq" (got ${url === undefined ? 'nothing' : JSON.stringify(redactUrl(String(url)))})`,
+    );
   }
-  const prefix = options.redis?.prefix ?? 'stowage';
-  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new Error(`UploadsModule option "redis.prefix" must be 1-64 of A-Z a-z 0-9 _ . : - (got ${JSON.stringify(prefix)})`);
-  }
-  return { redis: { url, prefix }, queue };
+  return { redis: { url, prefix: optionValue(options, 'redis.prefix') }, queue };
 }
