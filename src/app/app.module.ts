@@ -1,10 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { validateEnv, type EnvironmentVariables } from './config/env.validation.js';
 import { loggerOptionsFromEnv } from './config/logger.config.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { uploadsOptionsFromEnv, uploadsTopologyFromEnv } from './config/uploads.config.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -28,7 +28,7 @@ export class AppModule {
           skipProcessEnv: true,
           load: [() => ({ ...validateEnv({ ...process.env, ...overrides }) })],
         }),
-        LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
+        LoggingModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
         EventEmitterModule.forRoot(),
         UploadsModule.forRootAsync({ isGlobal: true, guards: [ApiKeyGuard], ...topology, inject: [ConfigService], useFactory: uploadsOptionsFromEnv }),
         HealthModule,

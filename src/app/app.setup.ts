@@ -3,13 +3,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Logger } from 'nestjs-pino';
 import type { EnvironmentVariables } from './config/env.validation.js';
+import { PinoLoggerService } from './logging/logging.module.js';
 import { setupOpenApi } from './openapi.js';
 
 /** Everything `main.ts` does to the app before listening, shared with the e2e suites. */
 export function configureApp(app: INestApplication): void {
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoLoggerService));
   setupOpenApi(app);
   applyServerTimeouts(app);
 }
