@@ -10,15 +10,23 @@ const common = {
 };
 export default {
   projects: [
-    { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
+    {
+      ...common,
+      displayName: 'unit',
+      rootDir: 'src',
+      testRegex: '.*\\.spec\\.ts$',
+      // Redis must answer (one line says what to start otherwise).
+      globalSetup: '<rootDir>/../test/support/unit-global-setup.mjs',
+    },
     {
       ...common,
       displayName: 'e2e',
       rootDir: 'test',
       testRegex: '.*\\.e2e-spec\\.ts$',
       setupFilesAfterEnv: ['<rootDir>/support/timeout.ts'],
-      // Builds src/ once for the suites that run the service as a child process.
-      globalSetup: '<rootDir>/support/global-setup.ts',
+      // Checks Redis and Chromium (installing Chromium as root), then builds src/ once for the suites
+      // that run the service as a child process.
+      globalSetup: '<rootDir>/support/global-setup.mjs',
     },
   ],
 };

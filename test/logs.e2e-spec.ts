@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { ConfigService } from '@nestjs/config';
-import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import request from 'supertest';
 import type { EnvironmentVariables } from '../src/app/config/environment.js';
 import { loggerOptionsFromEnv } from '../src/app/config/logger.config.js';
+import { LOGGING_PARAMS } from '../src/app/logging/logging.module.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { StorageError } from '../src/domain/errors/storage.error.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
@@ -28,7 +28,7 @@ describe('Request ids in the JSON logs (e2e)', () => {
       b
         .overrideProvider(STORAGE_BACKEND)
         .useValue(backend)
-        .overrideProvider(PARAMS_PROVIDER_TOKEN)
+        .overrideProvider(LOGGING_PARAMS)
         .useFactory({
           factory: (config: ConfigService<EnvironmentVariables, true>) => loggerOptionsFromEnv(config, sink),
           inject: [ConfigService],

@@ -1,10 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { type EnvironmentVariables, validateEnv } from './config/environment.js';
 import { loggerOptionsFromEnv } from './config/logger.config.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { uploadsOptionsFromEnv, uploadsTopologyFromEnv } from './config/uploads.config.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -24,7 +24,7 @@ export class AppModule {
         // Validated config is kept to itself: `validate` would also copy every value into process.env,
         // leaking one app's settings into the next one started in the same process (tests do that).
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => env] }),
-        LoggerModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
+        LoggingModule.forRootAsync({ inject: [ConfigService], useFactory: loggerOptionsFromEnv }),
         EventEmitterModule.forRoot(),
         UploadsModule.forRoot({ isGlobal: true, guards: [ApiKeyGuard], ...uploadsTopologyFromEnv(env), ...uploadsOptionsFromEnv(env) }),
         HealthModule,

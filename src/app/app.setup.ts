@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Logger } from 'nestjs-pino';
 import type { EnvironmentVariables } from './config/environment.js';
+import { PinoLoggerService } from './logging/logging.module.js';
 import { setupOpenApi } from './openapi.js';
 
 /** Everything `main.ts` does to the app before listening, shared with the e2e suites. */
 export function configureApp(app: INestApplication): void {
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoLoggerService));
   setupOpenApi(app);
   applyServerTimeouts(app);
 }

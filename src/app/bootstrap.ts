@@ -1,6 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
+import { PinoLoggerService } from './logging/logging.module.js';
 import { AppModule } from './app.module.js';
 import { configureApp, exitOnSignals } from './app.setup.js';
 import { ConfigurationError } from './config/configuration.error.js';
@@ -15,7 +15,7 @@ export async function startService(): Promise<void> {
   const port = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService).get('PORT', { infer: true });
   await app.listen(port);
   const url = `http://localhost:${port}`;
-  app.get(Logger).log(
+  app.get(PinoLoggerService).log(
     {
       msg: `Stowage listening on ${url}: upload page ${url}/, API docs ${url}/docs`,
       event: 'service.started',
@@ -33,7 +33,7 @@ export async function startService(): Promise<void> {
  */
 export async function startWorker(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule.forRoot({ ROLE: 'worker' }), { bufferLogs: true });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoLoggerService));
   exitOnSignals(app);
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { EventEmitterModule, EventEmitter2 } from '@nestjs/event-emitter';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { Logger, LoggerModule } from 'nestjs-pino';
+import { LoggingModule, PinoLoggerService } from '../app/logging/logging.module.js';
 import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND } from '../storage/storage-backend.interface.js';
@@ -60,7 +60,7 @@ describe('FileStorageService', () => {
       },
     });
     moduleRef = await Test.createTestingModule({
-      imports: [EventEmitterModule.forRoot(), LoggerModule.forRoot({ pinoHttp: [{ level: 'info' }, sink] })],
+      imports: [EventEmitterModule.forRoot(), LoggingModule.forRoot({ options: { level: 'info' }, destination: sink })],
       providers: [
         FileStorageService,
         UploadEventsPublisher,
@@ -71,7 +71,7 @@ describe('FileStorageService', () => {
         { provide: RESOLVED_UPLOADS_OPTIONS, useValue: resolveUploadsOptions({ storageRoot: root, retry: { attempts: 3 } }) },
       ],
     }).compile();
-    moduleRef.useLogger(moduleRef.get(Logger));
+    moduleRef.useLogger(moduleRef.get(PinoLoggerService));
     await moduleRef.init();
     sut = moduleRef.get(FileStorageService);
     emitted = [];

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigService } from '@nestjs/config';
-import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import type { LoggingParams } from '../logging/logging.module.js';
 import type { EnvironmentVariables } from './environment.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -39,7 +39,7 @@ type Serialized = Record<string, unknown>;
  * request and carry credentials. `destination` (JSON only, stdout when absent) is a seam for tests
  * that read the log lines the real app writes.
  */
-export function loggerOptionsFromEnv(config: ConfigService<EnvironmentVariables, true>, destination?: DestinationStream): Params {
+export function loggerOptionsFromEnv(config: ConfigService<EnvironmentVariables, true>, destination?: DestinationStream): LoggingParams {
   const options = {
     level: config.get('LOG_LEVEL', { infer: true }),
     genReqId: requestId,
@@ -55,7 +55,7 @@ export function loggerOptionsFromEnv(config: ConfigService<EnvironmentVariables,
     // Health probes and metric scrapes would drown everything else.
     autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
   };
-  return { pinoHttp: destination ? [options, destination] : options };
+  return { options, destination };
 }
 
 /** The same `requestId` and `uploadId` fields as the upload's background lines, so one filter finds all. */
