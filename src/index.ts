@@ -48,7 +48,7 @@ export { ErrorResponseDto } from './uploads/http/dto/error-response.dto.js';
 export { ListUploadsQueryDto } from './uploads/http/dto/list-uploads-query.dto.js';
 export { UploadAcceptedDto } from './uploads/http/dto/upload-accepted.dto.js';
 export { UploadFormDto } from './uploads/http/dto/upload-form.dto.js';
-export { UploadPageDto } from './uploads/http/dto/upload-page.dto.js';
+export { UploadListDto } from './uploads/http/dto/upload-list.dto.js';
 export { UploadFailureDto, UploadRecordDto } from './uploads/http/dto/upload-record.dto.js';
 
 // Domain errors (each has a stable `code`, and the table of codes to HTTP statuses)

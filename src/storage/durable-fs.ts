@@ -17,7 +17,7 @@ export async function removeFile(path: string): Promise<void> {
 }
 
 /** Writes every buffer to `fd` at its current position (writev may write less than asked). */
-export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
+async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   let pending = chunks;
   while (pending.length > 0) {
     let written = (await writevFd(fd, pending)).bytesWritten;
@@ -204,20 +204,21 @@ const dirSyncs = new Map<string, { running: Promise<void>; next?: Promise<void> 
 export function syncDir(dir: string): Promise<void> {
   const state = dirSyncs.get(dir);
   if (!state) return startDirSync(dir);
-  state.next ??= state.running.then(settle, settle).then(() => startDirSync(dir));
+  state.next ??= state.running.then(ignore, ignore).then(() => startDirSync(dir));
   return state.next;
 }
 
 function startDirSync(dir: string): Promise<void> {
   const state = { running: fsyncDirNow(dir) };
   dirSyncs.set(dir, state);
-  void state.running.then(settle, settle).then(() => {
+  void state.running.then(ignore, ignore).then(() => {
     if (dirSyncs.get(dir) === state) dirSyncs.delete(dir);
   });
   return state.running;
 }
 
-function settle(): void {}
+/** A group sync's outcome belongs to its callers; the chain only needs to know it ended. */
+function ignore(): void {}
 
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';

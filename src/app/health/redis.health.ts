@@ -1,4 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import pTimeout from 'p-timeout';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { UPLOADS_REDIS } from '../../uploads/module/bullmq.providers.js';
@@ -26,19 +27,11 @@ export class RedisHealthIndicator {
     if (!this.redis) return indicator.down({ message: 'no Redis configured' });
     if (this.redis.status !== 'ready') return indicator.down({ message: `Redis connection is ${this.redis.status}` });
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.redis.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no PING answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-        }),
-      ]);
+      await pTimeout(this.redis.ping(), { milliseconds: PING_TIMEOUT_MS, message: `no PING answer within ${PING_TIMEOUT_MS} ms` });
       return indicator.up({ latencyMs: Date.now() - started });
     } catch (err) {
       return indicator.down({ message: (err as Error).message });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

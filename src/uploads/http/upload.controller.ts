@@ -49,7 +49,7 @@ import { ErrorResponseDto } from './dto/error-response.dto.js';
 import { ListUploadsQueryDto } from './dto/list-uploads-query.dto.js';
 import { UploadAcceptedDto } from './dto/upload-accepted.dto.js';
 import { UploadFormDto } from './dto/upload-form.dto.js';
-import { UploadPageDto } from './dto/upload-page.dto.js';
+import { UploadListDto } from './dto/upload-list.dto.js';
 import { UploadRecordDto } from './dto/upload-record.dto.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
@@ -138,8 +138,8 @@ export class UploadController {
 
   @Get()
   @ApiOperation({ summary: 'List uploads, newest first' })
-  @ApiOkResponse({ type: UploadPageDto })
-  async list(@Query(validInput) query: ListUploadsQueryDto): Promise<UploadPageDto> {
+  @ApiOkResponse({ type: UploadListDto })
+  async list(@Query(validInput) query: ListUploadsQueryDto): Promise<UploadListDto> {
     const page = await this.uploads.list(query);
     return { items: page.items.map((r) => UploadRecordDto.from(r)), nextCursor: page.nextCursor };
   }

@@ -1,3 +1,4 @@
+import pTimeout from 'p-timeout';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { diskSpace } from '../../storage/disk-space.js';
 import { StagingArea } from '../../storage/staging-area.js';
@@ -74,13 +75,8 @@ export class UploadAdmission implements BeforeApplicationShutdown {
 
   private waitForInFlight(timeoutMs: number): Promise<boolean> {
     if (this.inFlight === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.idle = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-    });
+    const idle = new Promise<boolean>((resolve) => (this.idle = () => resolve(true)));
+    return pTimeout(idle, { milliseconds: timeoutMs, fallback: () => false });
   }
 
   private async freeBytes(): Promise<number> {

@@ -1,7 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { UploadRecordDto } from './upload-record.dto.js';
 
-export class UploadPageDto {
+/** One page of `GET /uploads`: records newest first, and the cursor of the next page. */
+export class UploadListDto {
   @ApiProperty({ type: [UploadRecordDto] })
   items!: UploadRecordDto[];
 
