@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
+import { StorageError } from '../domain/errors/storage.error.js';
 import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import { CREATE_SCRIPT, DELETE_SCRIPT, LIST_SCRIPT, TRANSITION_SCRIPT } from './redis-record.scripts.js';
 import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
@@ -34,7 +35,7 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
       const command = `stowage_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}`;
       client.defineCommand(command, { numberOfKeys: 1, lua });
       const fn = (client as unknown as Record<string, Script>)[command];
-      return (...args) => fn.apply(client, args);
+      return (...args) => reachable(fn.apply(client, args));
     };
     this.scripts = {
       create: define('create', CREATE_SCRIPT),
@@ -42,6 +43,11 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
       list: define('list', LIST_SCRIPT),
       remove: define('delete', DELETE_SCRIPT),
     };
+  }
+
+  /** Whether commands can reach Redis now; admission refuses uploads while they cannot. */
+  available(): boolean {
+    return this.client.status === 'ready';
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -66,7 +72,7 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
   }
 
   async get(id: string): Promise<UploadRecord | undefined> {
-    return decode(await this.client.hgetall(this.recordKey(id)));
+    return decode(await reachable(this.client.hgetall(this.recordKey(id))));
   }
 
   async transition(id: string, from: readonly UploadStatus[], patch: Partial<Omit<UploadRecord, 'id'>>): Promise<TransitionResult> {
@@ -97,18 +103,18 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
   }
 
   async findByIdempotencyKey(key: string): Promise<UploadRecord | undefined> {
-    const id = await this.client.get(`${this.base}:k:${createHash('sha1').update(key).digest('hex')}`);
+    const id = await reachable(this.client.get(`${this.base}:k:${createHash('sha1').update(key).digest('hex')}`));
     const record = id === null ? undefined : await this.get(id);
     return record?.idempotencyKey === key ? record : undefined;
   }
 
   async findByStatus(statuses: readonly UploadStatus[]): Promise<UploadRecord[]> {
-    const ids = (await Promise.all(statuses.map((s) => this.client.zrangebylex(`${this.base}:s:${s}`, '-', '+')))).flat().sort();
+    const ids = (await reachable(Promise.all(statuses.map((s) => this.client.zrangebylex(`${this.base}:s:${s}`, '-', '+'))))).flat().sort();
     const found: UploadRecord[] = [];
     for (let i = 0; i < ids.length; i += BATCH) {
       const pipeline = this.client.pipeline();
       for (const id of ids.slice(i, i + BATCH)) pipeline.hgetall(this.recordKey(id));
-      for (const [err, flat] of (await pipeline.exec()) ?? []) {
+      for (const [err, flat] of (await reachable(pipeline.exec())) ?? []) {
         if (err) throw err;
         const record = decode(flat as Record<string, string>);
         // Read after the index: a record may have moved on in between.
@@ -120,6 +126,18 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
 
   async delete(id: string): Promise<boolean> {
     return (await this.scripts.remove(this.recordKey(id), this.base, id)) === 1;
+  }
+}
+
+/**
+ * A command's result, or a transient `UNAVAILABLE` storage error when Redis cannot be reached: the
+ * caller answers 503 and retries later, rather than reporting a server fault.
+ */
+async function reachable<T>(command: Promise<T>): Promise<T> {
+  try {
+    return await command;
+  } catch (err) {
+    throw new StorageError('UNAVAILABLE', `records store (Redis): ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -47,4 +47,9 @@ export interface UploadRecordRepository {
   findByStatus(statuses: readonly UploadStatus[]): Promise<UploadRecord[]>;
   /** Returns false when there was nothing to delete. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Whether the store can be reached right now, for stores behind a network; admission refuses new
+   * uploads (503) while it cannot. Left out by stores that are always there.
+   */
+  available?(): boolean;
 }

@@ -69,6 +69,11 @@ export class BullMqTransport implements TaskTransport {
     }
   }
 
+  /** Finished jobs are removed, so a job that is still there is waiting, delayed for a retry or running. */
+  async holds(uploadId: string): Promise<boolean> {
+    return (await this.queue.getJob(uploadId)) !== undefined;
+  }
+
   /**
    * A job left the queue, whichever worker ran it (told by this process's worker and by queue
    * events). Failures seen only through queue events are pruned at drain, by a lookup.

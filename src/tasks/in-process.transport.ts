@@ -13,6 +13,8 @@ export class InProcessTransport implements TaskTransport {
   private readonly logger = new Logger(InProcessTransport.name);
   private readonly queue: PQueue;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Tasks per upload, from dispatch until they settle (a retry keeps its task). */
+  private readonly held = new Map<string, number>();
   private handler?: StorageTaskHandler;
   /** Set once a drain has finished: nothing runs tasks any more. */
   private closed = false;
@@ -32,7 +34,12 @@ export class InProcessTransport implements TaskTransport {
   async dispatch(task: StorageTask): Promise<void> {
     // Loud, not silent: the caller logs it and the record stays unsettled for the next start.
     if (this.closed) throw new Error(`storage work has shut down; upload ${task.uploadId} is stored at the next start`);
+    this.held.set(task.uploadId, (this.held.get(task.uploadId) ?? 0) + 1);
     this.enqueue(task, 1);
+  }
+
+  async holds(uploadId: string): Promise<boolean> {
+    return this.held.has(uploadId);
   }
 
   backlog(): number {
@@ -50,6 +57,7 @@ export class InProcessTransport implements TaskTransport {
     for (const retry of this.retryTimers) clearTimeout(retry);
     this.retryTimers.clear();
     this.queue.clear();
+    this.held.clear();
     this.wakeDrain?.();
     return done;
   }
@@ -78,26 +86,26 @@ export class InProcessTransport implements TaskTransport {
     try {
       await this.handler.run(task, attempt);
     } catch (err) {
-      if (attempt >= this.retry.attempts) {
-        // The handler records final failures itself; reaching here means it could not.
-        this.logger.error({
-          msg: 'storage task gave up',
-          event: 'upload.task_abandoned',
-          uploadId: task.uploadId,
-          requestId: task.requestId,
-          attempt,
-          err,
-        });
+      if (attempt < this.retry.attempts) {
+        const timer = setTimeout(
+          () => {
+            this.retryTimers.delete(timer);
+            this.enqueue(task, attempt + 1);
+          },
+          backoffDelay(this.retry, attempt),
+        );
+        this.retryTimers.add(timer);
         return;
       }
-      const timer = setTimeout(
-        () => {
-          this.retryTimers.delete(timer);
-          this.enqueue(task, attempt + 1);
-        },
-        backoffDelay(this.retry, attempt),
-      );
-      this.retryTimers.add(timer);
+      // The handler records final failures itself; reaching here means it could not.
+      this.logger.error({ msg: 'storage task gave up', event: 'upload.task_abandoned', uploadId: task.uploadId, requestId: task.requestId, attempt, err });
     }
+    this.release(task.uploadId);
+  }
+
+  private release(uploadId: string): void {
+    const left = (this.held.get(uploadId) ?? 1) - 1;
+    if (left > 0) this.held.set(uploadId, left);
+    else this.held.delete(uploadId);
   }
 }

@@ -31,6 +31,8 @@ export interface TaskTransport {
   dispatch(task: StorageTask): Promise<void>;
   /** Tasks queued, running or waiting for a retry: in this process, or the whole queue for a shared one. */
   backlog(): number;
+  /** Whether a task for `uploadId` is queued, running or waiting for a retry (anywhere, for a shared queue). */
+  holds(uploadId: string): Promise<boolean>;
   /**
    * Finishes the work this process took on (queued and running tasks, retries in backoff) and then
    * stops; waits at most `timeoutMs`. True when all of it finished.

@@ -31,6 +31,9 @@ class RecordingTransport implements TaskTransport {
   backlog(): number {
     return 0;
   }
+  async holds(): Promise<boolean> {
+    return false;
+  }
   async drain(): Promise<boolean> {
     return true;
   }

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { StagedEntry, StagingArea } from '../../storage/staging-area.js';
+import type { UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
 import type { TaskTransport } from '../../tasks/task-transport.interface.js';
 import { UploadsUnavailableError } from '../../domain/errors/uploads-unavailable.error.js';
 import { UploadAdmission } from './upload-admission.service.js';
@@ -15,6 +16,7 @@ class FakeStaging {
 describe('UploadAdmission with a staging limit', () => {
   let staging: FakeStaging;
   let sut: UploadAdmission;
+  let reachable: boolean;
 
   beforeEach(() => {
     jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
@@ -24,7 +26,9 @@ describe('UploadAdmission with a staging limit', () => {
       shutdownTimeoutMs: 1000,
     } as ResolvedUploadsOptions;
     const transport = { backlog: () => 0 } as unknown as TaskTransport;
-    sut = new UploadAdmission(options, transport, staging as unknown as StagingArea);
+    reachable = true;
+    const records = { available: () => reachable } as unknown as UploadRecordRepository;
+    sut = new UploadAdmission(options, transport, staging as unknown as StagingArea, records);
   });
 
   afterEach(() => {
@@ -53,6 +57,16 @@ describe('UploadAdmission with a staging limit', () => {
     const release = await sut.admit();
     release();
     expect(staging.list).toHaveBeenCalledTimes(2);
+    expect(sut.uploadsInFlight).toBe(0);
+  });
+
+  it('refuses while the record store cannot be reached, before any byte is read, and admits again once it can', async () => {
+    reachable = false;
+    await expect(sut.admit()).rejects.toThrow('The record store cannot be reached');
+    expect(staging.list).not.toHaveBeenCalled();
+
+    reachable = true;
+    (await sut.admit())();
     expect(sut.uploadsInFlight).toBe(0);
   });
 });

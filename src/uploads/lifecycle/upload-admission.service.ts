@@ -1,5 +1,6 @@
 import pTimeout from 'p-timeout';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
 import { diskSpace } from '../../storage/disk-space.js';
 import { StagingArea } from '../../storage/staging-area.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../../tasks/task-transport.interface.js';
@@ -28,12 +29,15 @@ export class UploadAdmission implements BeforeApplicationShutdown {
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
     @Inject(TASK_TRANSPORT) private readonly transport: TaskTransport,
     private readonly staging: StagingArea,
+    @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
   ) {}
 
   /** Reserves a slot for one upload, or throws `UploadsUnavailableError`; call the result when done. */
   async admit(): Promise<() => void> {
     const { maxBacklog, maxStagingBytes, minFreeBytes, retryAfterSeconds } = this.options.backpressure;
     if (this.closing) throw new UploadsUnavailableError('Shutting down: not accepting new uploads', retryAfterSeconds, true);
+    // Checked before the body streams in: an upload whose record cannot be written would be refused anyway.
+    if (this.records.available?.() === false) throw new UploadsUnavailableError('The record store cannot be reached', retryAfterSeconds);
     const backlog = this.transport.backlog();
     if (backlog >= maxBacklog) {
       throw new UploadsUnavailableError(`Storage backlog is full (${backlog} uploads waiting)`, retryAfterSeconds);

@@ -70,6 +70,11 @@ export interface UploadsModuleOptions {
   reconcileIntervalMs?: number;
   /** Staged bytes without a live upload older than this are removed by the sweep. @default 86400000 (24 h) */
   staleStagingMs?: number;
+  /**
+   * An acknowledged upload that has been unsettled this long with no task queued or running (its
+   * queueing was lost, e.g. to a Redis outage) is queued again. @default 60000
+   */
+  redriveAfterMs?: number;
   /** How long shutdown waits for running storage work before leaving it to the next start. @default 10000 */
   shutdownTimeoutMs?: number;
   /**
@@ -100,6 +105,7 @@ export interface ResolvedUploadsOptions {
   slowClient: SlowClientLimits;
   reconcileIntervalMs: number;
   staleStagingMs: number;
+  redriveAfterMs: number;
   storage?: StorageBackend;
   transport: UploadsTopology['transport'];
   role: UploadsTopology['role'];
@@ -151,6 +157,7 @@ export function resolveUploadsOptions(
     slowClient: { minBytesPerSecond: value('slowClient.minBytesPerSecond'), windowMs: value('slowClient.windowMs') },
     reconcileIntervalMs: value('reconcileIntervalMs'),
     staleStagingMs: value('staleStagingMs'),
+    redriveAfterMs: value('redriveAfterMs'),
     storage: storageBackend(options.storage),
     ...topology,
     ...resolveQueueOptions(options, topology),

@@ -16,6 +16,7 @@ import { UploadInterceptor } from '../http/upload.interceptor.js';
 import { UploadAdmission } from '../lifecycle/upload-admission.service.js';
 import { UploadReconciler } from '../lifecycle/upload-reconciler.service.js';
 import { UploadRecoveryService } from '../lifecycle/upload-recovery.service.js';
+import { UploadRedriver } from '../lifecycle/upload-redriver.service.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
 import { UPLOADS_QUEUE_TOKEN, UPLOADS_REDIS } from './bullmq.providers.js';
@@ -72,5 +73,6 @@ export const uploadsProviders: Provider[] = [
   UploadRecoveryService,
   UploadAdmission,
   UploadReconciler,
+  UploadRedriver,
   UploadInterceptor,
 ];
