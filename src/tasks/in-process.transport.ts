@@ -98,7 +98,14 @@ export class InProcessTransport implements TaskTransport {
         return;
       }
       // The handler records final failures itself; reaching here means it could not.
-      this.logger.error({ msg: 'storage task gave up', event: 'upload.task_abandoned', uploadId: task.uploadId, requestId: task.requestId, attempt, err });
+      this.logger.error({
+        msg: 'storage task gave up',
+        event: 'upload.task_abandoned',
+        uploadId: task.uploadId,
+        requestId: task.requestId,
+        attempt,
+        err,
+      });
     }
     this.release(task.uploadId);
   }
