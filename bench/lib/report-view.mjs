@@ -35,7 +35,9 @@ export function reportView(results) {
   const ran = (group) => !config.figures || config.figures.includes(group);
   const order = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none'].filter((k) => servers[k]);
 
-  const large = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.large, ['mbps', 'peakRss', 'startRss'])]));
+  // Growth is taken run by run, then the median: not the difference of two medians.
+  const largeRuns = (k) => servers[k].figures.large?.map((r) => ({ ...r, growth: r.peakRss - r.startRss }));
+  const large = Object.fromEntries(order.map((k) => [k, medians(largeRuns(k), ['mbps', 'peakRss', 'startRss', 'growth'])]));
   const idle = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.idle, ['rss', 'anon', 'file'])]));
   const many = (k, size, c) => {
     const runs = servers[k]?.figures[`many:${size}:${c}`];

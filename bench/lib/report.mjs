@@ -72,7 +72,7 @@ export function renderMarkdown(results, { note } = {}) {
       .filter((k) => k !== 'service-none' || servers[k].figures.large?.length)
       .map((k) => {
         const l = v.large[k];
-        const growth = Number.isFinite(l.startRss) ? (l.peakRss - l.startRss) / MiB : NaN;
+        const growth = l.growth / MiB;
         return [servers[k].label, withRange(l, 'mbps'), rel(RAW, k, l.mbps, v.large[RAW].mbps), num(l.startRss / MiB, 0), num(l.peakRss / MiB, 0), Number.isFinite(growth) ? `+${num(growth, 0)}` : '—'];
       });
     out.push(table(['Server', 'MB/s', '× raw-stream', 'RSS before (MiB)', 'Peak RSS (MiB)', 'Growth (MiB)'], rows), '');

@@ -106,6 +106,16 @@ describe('report: targets', () => {
     assert.match(md, /\| Peak RSS while the sweep runs \(MiB\) \| 150 \| 150 \| 1\.00× \|/);
   });
 
+  it('takes the large upload\'s growth run by run, then the median', () => {
+    const r = results();
+    r.servers.service.figures.large = [
+      { mbps: 1, peakRss: 150 * MiB, startRss: 140 * MiB },
+      { mbps: 1, peakRss: 200 * MiB, startRss: 130 * MiB },
+      { mbps: 1, peakRss: 170 * MiB, startRss: 100 * MiB },
+    ];
+    assert.match(rowOf(renderMarkdown(r), '1 GiB upload: RSS growth'), /\| \+70 MiB \(130 → 170 MiB\) \| 2\.19× goal \| \*\*missed\*\* \|$/);
+  });
+
   it('keeps the 202 → stored goals', () => {
     const md = renderMarkdown(results());
     assert.match(rowOf(md, '202 → stored p50'), /\| 3\.00 ms \| 0\.60× goal \| met \|$/);
