@@ -30,25 +30,41 @@ export function parseStatTicks(text) {
   return { user, system };
 }
 
-/** utime + stime of `pid` in clock ticks; undefined once the process is gone. */
-export function readCpuTicks(pid) {
+/** utime and stime of `pid` in clock ticks; undefined once the process is gone. */
+export function readCpuSplit(pid) {
   let text;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  const { user, system } = parseStatTicks(text);
-  return user + system;
+  return parseStatTicks(text);
 }
 
-/** Starts counting `pid`'s CPU now; `seconds()` is the CPU time used since (undefined if it is gone). */
+/** utime + stime of `pid` in clock ticks; undefined once the process is gone. */
+export function readCpuTicks(pid) {
+  const t = readCpuSplit(pid);
+  return t && t.user + t.system;
+}
+
+/**
+ * Starts counting `pid`'s CPU now. `seconds()` is the CPU time used since; `split()` the same as
+ * { userS, systemS } (time in the kernel for the process: syscalls, page faults, the writeback an
+ * fsync does in its caller's context). Both undefined once the process is gone.
+ */
 export function cpuMeter(pid) {
-  const start = readCpuTicks(pid);
+  const start = readCpuSplit(pid);
+  const split = () => {
+    const now = readCpuSplit(pid);
+    if (!start || !now) return undefined;
+    const hz = clockTicksPerSecond();
+    return { userS: (now.user - start.user) / hz, systemS: (now.system - start.system) / hz };
+  };
   return {
+    split,
     seconds() {
-      const now = readCpuTicks(pid);
-      return start === undefined || now === undefined ? undefined : (now - start) / clockTicksPerSecond();
+      const s = split();
+      return s && s.userS + s.systemS;
     },
   };
 }

@@ -33,11 +33,14 @@ export async function uploadLoad(ctx, s, { size, connections, durationS }) {
   const r = await runWrk({ url, mode: 'upload', file: template, connections, durationS });
   const serverCpuLoadS = cpu.seconds();
   await settle(ctx, s);
-  const serverCpuS = cpu.seconds();
+  const { userS, systemS } = cpu.split() ?? {};
+  const serverCpuS = userS + systemS;
   return {
     ...r,
     serverCpuLoadS,
     serverCpuS,
+    serverCpuSystemS: systemS, // of serverCpuS: kept in the results for whoever digs into CPU
+
     serverCpu: serverCpuLoadS / r.seconds, // share of one core while the load ran
     cpuPerUploadMs: r.acked > 0 ? (serverCpuS * 1000) / r.acked : undefined,
   };

@@ -55,7 +55,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   -h, --help           this text
 
 Load comes from wrk (on PATH; apt-get install wrk). Needs about 25 GiB free in the temp dir for a
-full run (3 GiB for --quick); a full run takes about 35-55 minutes on 2 cores, depending on how
+full run (3 GiB for --quick); a full run takes about 30-40 minutes on 2 cores, depending on how
 much CPU the host gives. \`node bench/render.mjs\` re-renders a report from saved results.
 
 Exits non-zero only when the harness itself cannot do its job (bad options, wrk missing, the

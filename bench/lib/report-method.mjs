@@ -2,7 +2,7 @@
 import { SERVICE_ENTRY } from './service-code.mjs';
 
 export const METHOD = [
-  '`npm run bench` (full: about 35-55 min on 2 cores, depending on how much CPU the host gives; ~25 GiB of temporary disk; writes this file) or `npm run bench -- --quick` (smoke test, under 2 min; writes `bench/.results/quick.md`); `--figures` measures a subset of the figures and writes `bench/.results/partial.md` instead of this file (`--scale` is `--figures scale`). Every run also saves its raw figures, run by run, to `bench/.results/{full,quick,partial}.json`; `node bench/render.mjs` re-renders a report from them. Options: `npm run bench -- --help`. Tests of the harness itself: `node --test bench/test/`.',
+  '`npm run bench` (full: about 30-40 min on 2 cores, depending on how much CPU the host gives; ~25 GiB of temporary disk; writes this file) or `npm run bench -- --quick` (smoke test, under 2 min; writes `bench/.results/quick.md`); `--figures` measures a subset of the figures and writes `bench/.results/partial.md` instead of this file (`--scale` is `--figures scale`). Every run also saves its raw figures, run by run, to `bench/.results/{full,quick,partial}.json`; `node bench/render.mjs` re-renders a report from them. Options: `npm run bench -- --help`. Tests of the harness itself: `node --test bench/test/`.',
   '',
   '- **Servers**, each its own process with a fresh temporary storage root, `NODE_ENV=production`, `LOG_LEVEL=warn`, `MAX_FILE_SIZE=2 GiB`:',
   `  - **service**: \`npm run build\`, then \`node ${SERVICE_ENTRY}\`, once with \`DURABILITY=fsync\` (the default) and once with \`DURABILITY=none\` (for the target figures, the large upload and 202 → stored). Other settings are the service defaults.`,
