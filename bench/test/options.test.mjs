@@ -101,6 +101,7 @@ describe('options: the rest', () => {
     const quick = parse('--quick').config;
     assert.deepEqual([full.runs, full.durationS, full.largeSize], [3, 10, 1024 ** 3]);
     assert.deepEqual([quick.runs, quick.durationS, quick.largeSize, quick.largeIsReduced], [1, 1, 64 * 1024 ** 2, true]);
+    assert.deepEqual([full.concurrencies, quick.concurrencies], [[1, 32], [32]]);
   });
 
   it('turns bad values into usage errors, not crashes', () => {
@@ -138,9 +139,11 @@ describe('plan', () => {
   });
 
   it('adds DURABILITY=none to the target figures only (4 KiB and 64 KiB at c=32)', () => {
-    const tasks = plan('--figures', 'many');
+    const { config, servers } = parse('--figures', 'many', '--runs', '1');
+    const tasks = buildPlan(config, servers.map((s) => s.key));
     assert.deepEqual(tasks.filter((t) => t.key === 'service-none').map((t) => t.label), ['4 KiB c=32', '64 KiB c=32']);
     assert.equal(tasks.length, 3 * 2 * 4 + 2); // sizes × concurrencies × servers, plus DURABILITY=none twice
+    assert.equal(plan('--figures', 'many').length, 3 * 1 * 4 + 2); // quick: c=32 only
   });
 
   it('needs no baseline for 202 → stored, and no server at all for scale-out alone', () => {
