@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick]`: builds the service, starts it next to two reference servers
-// (bench/baselines/), loads each from separate processes on 127.0.0.1, checks every acknowledged
-// upload is on disk, and writes a markdown report. See docs/BENCHMARKS.md for the method.
+// `npm run bench [-- --quick]`: builds the service, starts it next to three reference servers
+// (bench/baselines/), loads each from separate processes on 127.0.0.1 (wrk for many uploads),
+// checks every acknowledged upload is on disk, measures the service against a store of a million
+// uploads (lib/scale.mjs), and writes a markdown report. See docs/BENCHMARKS.md for the method.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import process from 'node:process';
-import { buildPlan, measureScaleOut, warmup } from './lib/figures.mjs';
+import { buildPlan, measureIdle, measureScaleOut, warmup } from './lib/figures.mjs';
 import { cpuProbe, machineFacts } from './lib/machine.mjs';
 import { USAGE, UsageError, isPartial, parseOptions } from './lib/options.mjs';
 import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
+import { measureScale } from './lib/scale.mjs';
 import { alive, countFailed, indent, serverState, settle, startServer, stopServer } from './lib/servers.mjs';
 import { formatSize } from './lib/stats.mjs';
 import { createTempRoot } from './lib/temp-root.mjs';
+import { WRK_MISSING, findWrk } from './lib/wrk.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -39,7 +42,9 @@ const plan = buildPlan(
   options.servers.map((d) => d.key),
 );
 const toStart = options.servers.filter((d) => plan.some((t) => t.key === d.key));
-const scaleOutWanted = config.figures.includes('scale-out') && options.servers.some((d) => d.key === 'service');
+const serviceWanted = (group) => config.figures.includes(group) && options.servers.some((d) => d.key === 'service');
+const scaleWanted = serviceWanted('scale');
+const scaleOutWanted = serviceWanted('scale-out');
 
 /** What the measuring modules share: the config, the per-server state and the problems they book. */
 const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log };
@@ -104,15 +109,24 @@ async function main() {
     log(`WARNING: ${warning}`);
   }
 
-  // 1. Production build of the service (the scale-out figure runs dist/ too).
-  let fatal = toStart.some((d) => d.kind === 'service') || scaleOutWanted ? await build() : undefined;
+  // wrk loads every server (the warm-up too) and the scale figures: without it nothing is measured.
+  let fatal;
+  if ((toStart.length > 0 || scaleWanted) && !findWrk()) {
+    fatal = WRK_MISSING;
+    ctx.problems.push(fatal);
+    log(`FATAL: ${fatal}`);
+  } else {
+    // 1. Production build of the service (the scale and scale-out figures run dist/ too).
+    fatal = toStart.some((d) => d.kind === 'service') || scaleWanted || scaleOutWanted ? await build() : undefined;
+  }
 
+  const codeReady = !fatal; // wrk found, and the service built
   // 2. Start every server (a temp storage root each), one after another so start-up is not a race.
   for (const def of toStart) {
     const s = serverState(def, temp.dir);
     ctx.state.set(def.key, s);
-    if (def.kind === 'service' && fatal) {
-      s.status = 'not measured: build failed';
+    if (fatal === WRK_MISSING || (def.kind === 'service' && fatal)) {
+      s.status = `not measured: ${fatal === WRK_MISSING ? 'wrk missing' : 'build failed'}`;
       continue;
     }
     const err = await startServer(ctx, s);
@@ -124,6 +138,8 @@ async function main() {
   const up = [...ctx.state.values()].filter((s) => alive(ctx, s));
   await Promise.all(up.map((s) => warmup(ctx, s).catch((err) => ctx.problems.push(`${s.def.label}: warm-up failed: ${err.message}`))));
   log(`warm-up: ${((Date.now() - tWarm) / 1000).toFixed(1)} s`);
+  // Idle memory, every server settled and none under load (readings only: all at once).
+  await Promise.all(up.filter((s) => alive(ctx, s)).map((s) => measureIdle(s)));
 
   // 4. The measurements.
   await runPlan();
@@ -142,8 +158,9 @@ async function main() {
   // 6. Stop the servers.
   for (const s of ctx.state.values()) await stopServer(ctx, s);
 
-  // 7. Scale-out, with every server above stopped so it has the machine to itself.
-  const scaleOut = scaleOutWanted ? await measureScaleOut(ctx) : undefined;
+  // 7. Scale and scale-out start services of their own, with every server above stopped.
+  const scale = scaleWanted && codeReady ? await measureScale(ctx) : undefined;
+  const scaleOut = scaleOutWanted && codeReady ? await measureScaleOut(ctx) : undefined;
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
@@ -151,6 +168,7 @@ async function main() {
     machine,
     config: { ...config, servers: options.servers.map((d) => d.key) },
     servers: {},
+    scale,
     scaleOut,
     problems: ctx.problems,
     elapsedS: (Date.now() - started) / 1000,

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Stored uploads per second with 1 worker process vs 2 (TASK_TRANSPORT=bullmq), for docs/BENCHMARKS.md.
 //
-// For each worker count: one API process (dist/app/main.js, ROLE=api) and the queue paused; N uploads
-// are accepted, so the queue holds N jobs; the workers (dist/app/worker.js) start and connect; then the
+// For each worker count: one API process (the service entry, ROLE=api) and the queue paused; N uploads
+// are accepted, so the queue holds N jobs; the workers (the worker entry; both named in lib/service-code.mjs) start and connect; then the
 // queue is resumed and the clock runs until the last record says `stored`. The figure is the
 // storage rate of the workers alone, not the HTTP intake. Each run has its own storage root and
 // Redis key prefix, both removed afterwards.
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, killAllNow, runCommand, startNodeServer, stopChild, track } from './lib/proc.mjs';
+import { SERVICE_ENTRY, WORKER_ENTRY } from './lib/service-code.mjs';
 import { formatSize, median, parseSize } from './lib/stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -63,7 +64,7 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
   try {
     const api = await startNodeServer({
       name: 'api',
-      script: 'dist/app/main.js',
+      script: SERVICE_ENTRY,
       cwd: ROOT,
       env: { ...env, ROLE: 'api' },
       port: await freePort(),
@@ -80,7 +81,7 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
     for (let i = 0; i < workers; i += 1) {
       children.push(
         track(
-          spawn(process.execPath, ['--import', PRELOAD, 'dist/app/worker.js'], {
+          spawn(process.execPath, ['--import', PRELOAD, WORKER_ENTRY], {
             cwd: ROOT,
             env: { ...process.env, ...env, BENCH_EXIT_WITH_PARENT: '1' },
             stdio: ['pipe', 'ignore', 'inherit'],

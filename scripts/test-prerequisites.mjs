@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What the test suites need outside node_modules: Redis on 127.0.0.1:6379 and Debian's Chromium for
 // the browser tests. The jest global setups call these before any test runs (so `npm test` prepares
-// them); `node scripts/test-prerequisites.mjs [redis] [chromium]` does the same by hand.
+// them); `node scripts/test-prerequisites.mjs [redis] [chromium] [wrk]` does the same by hand.
 //
 // Silent when all is there. As root, a missing Chromium is installed with apt-get (one line says so);
 // otherwise a missing prerequisite stops the run with one line saying what to start or install.
@@ -98,12 +98,41 @@ export function ensureChromium({
 
 /** `apt-get update` and `apt-get install -y chromium`, quietly; on failure, the last line apt printed. */
 export function aptGetInstallChromium() {
+  aptGetInstall('chromium');
+}
+
+/**
+ * Makes sure the bench harness's load generator, Debian's `wrk`, is on PATH (its tests run it). Same
+ * manner as Chromium: silent when there, installed as root, one line saying what to install otherwise.
+ */
+export function ensureWrk({
+  isRoot = process.getuid?.() === 0,
+  install = () => aptGetInstall('wrk'),
+  say = (line) => process.stderr.write(`${line}\n`),
+  found = () => spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined,
+} = {}) {
+  if (found()) return;
+  if (!isRoot)
+    throw new MissingPrerequisite(
+      "wrk, the benchmark harness's load generator, is not on PATH: install Debian's wrk package as root (`sudo apt-get install wrk`), then run npm test again",
+    );
+  say("wrk, the benchmark harness's load generator, is not on PATH: installing Debian's wrk package (apt-get install wrk)...");
+  try {
+    install();
+  } catch (err) {
+    throw new MissingPrerequisite(`Could not install wrk: ${err?.message ?? err}`);
+  }
+  if (!found()) throw new MissingPrerequisite("Debian's wrk package is installed, but wrk is still not on PATH");
+}
+
+/** `apt-get update` and `apt-get install -y <pkg>`, quietly; on failure, the last line apt printed. */
+function aptGetInstall(pkg) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Waits for another apt/dpkg (say, a second test run installing at the same time) instead of failing.
   const lock = ['-o', 'DPkg::Lock::Timeout=300'];
   const steps = [
     ['apt-get update', ['-qq', ...lock, 'update']],
-    ['apt-get install chromium', ['-qq', '-y', ...lock, 'install', 'chromium']],
+    [`apt-get install ${pkg}`, ['-qq', '-y', ...lock, 'install', pkg]],
   ];
   for (const [step, args] of steps) {
     const run = spawnSync('apt-get', args, {
@@ -126,7 +155,7 @@ export function aptGetInstallChromium() {
   }
 }
 
-const CHECKS = { redis: () => ensureRedis(), chromium: () => ensureChromium() };
+const CHECKS = { redis: () => ensureRedis(), chromium: () => ensureChromium(), wrk: () => ensureWrk() };
 
 async function main(names) {
   for (const name of names.length > 0 ? names : Object.keys(CHECKS)) {

@@ -1,33 +1,77 @@
-// The measurements (one per figure group, see FIGURES in options.mjs) and the plan that orders
+// The per-server measurements (figure groups, see FIGURES in options.mjs) and the plan that orders
 // them. Each measure function loads one server, waits until it settles, verifies what it wrote,
-// records the figures and resolves a one-line summary for the log.
+// records the figures and resolves a one-line summary for the log. The scale and scale-out groups
+// start services of their own (scale.mjs, ../scale-out.mjs).
 import { runScaleOut } from '../scale-out.mjs';
+import { cpuMeter } from './cpu.mjs';
 import { runLoad } from './load.mjs';
-import { sampleMemory } from './proc.mjs';
+import { readMemory, sampleMemory } from './proc.mjs';
 import { freeBaselineDisk, settle, verify } from './servers.mjs';
-import { formatSize } from './stats.mjs';
+import { formatSize, median } from './stats.mjs';
+import { runWrk, writeUploadTemplate } from './wrk.mjs';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
 
 const fmt = (n, digits = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
+const pct = (fraction) => `${fmt(fraction * 100, 0)}%`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function record(s, figure, values) {
   (s.figures[figure] ??= []).push(values);
 }
 
+/**
+ * wrk posting `size`-byte uploads to `s` on `connections` connections for `durationS`, then settling.
+ * Server CPU (all its threads) is counted from just before the load until the server has settled,
+ * so work a server defers past its 202 (the service stores in the background) is in the figure.
+ */
+export async function uploadLoad(ctx, s, { size, connections, durationS }) {
+  const url = `${s.server.url}/uploads`;
+  const template = writeUploadTemplate(ctx.tmpRoot, {
+    url,
+    size,
+    tag: `${s.def.key}-${formatSize(size).replace(' ', '')}-${Date.now().toString(36)}`,
+  });
+  const cpu = cpuMeter(s.server.pid);
+  const r = await runWrk({ url, mode: 'upload', file: template, connections, durationS });
+  const serverCpuLoadS = cpu.seconds();
+  await settle(ctx, s);
+  const { userS, systemS } = cpu.split() ?? {};
+  const serverCpuS = userS + systemS;
+  return {
+    ...r,
+    serverCpuLoadS,
+    serverCpuS,
+    serverCpuSystemS: systemS, // of serverCpuS: kept in the results for whoever digs into CPU
+
+    serverCpu: serverCpuLoadS / r.seconds, // share of one core while the load ran
+    cpuPerUploadMs: r.acked > 0 ? (serverCpuS * 1000) / r.acked : undefined,
+  };
+}
+
 /** JIT, connection pools, storage dirs; its uploads are verified like the rest, not recorded. */
 export async function warmup(ctx, s) {
-  const { warmupS } = ctx.config;
   const size = 64 * KiB;
   const connections = 8;
-  const r = await runLoad(
-    { type: 'autocannon', url: s.server.url, size, connections, durationS: warmupS, timeoutS: 10 },
-    (warmupS + 30) * 1000,
-  );
-  await settle(ctx, s);
+  const r = await uploadLoad(ctx, s, { size, connections, durationS: ctx.config.warmupS });
   const { fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
   await freeBaselineDisk(s, fresh);
+}
+
+/**
+ * Resident memory of an idle server after the warm-up (what it costs to keep it running): the
+ * median of 5 readings over a second, taken once every server has settled and the machine is quiet.
+ */
+export async function measureIdle(s) {
+  const readings = [];
+  for (let i = 0; i < 5; i++) {
+    const m = readMemory(s.server.pid);
+    if (m) readings.push(m);
+    await sleep(250);
+  }
+  const mid = (field) => median(readings.map((m) => m[field]));
+  record(s, 'idle', { rss: mid('rss'), anon: mid('anon'), file: mid('file') });
 }
 
 async function measureLarge(ctx, s) {
@@ -64,20 +108,17 @@ async function measureLarge(ctx, s) {
   } else {
     await freeBaselineDisk(s, fresh);
   }
-  return `${fmt(r.mbps, 0)} MB/s, peak RSS ${fmt(memory.peak / MiB, 0)} MiB${check.lost ? ', DATA MISSING' : ''}${ok ? '' : `, HTTP ${r.status}`}`;
+  return `${fmt(r.mbps, 0)} MB/s, RSS +${fmt((memory.peak - memory.start) / MiB, 0)} MiB (peak ${fmt(memory.peak / MiB, 0)} MiB)${check.lost ? ', DATA MISSING' : ''}${ok ? '' : `, HTTP ${r.status}`}`;
 }
 
 async function measureMany(ctx, s, size, connections) {
-  const { durationS } = ctx.config;
-  const r = await runLoad({ type: 'autocannon', url: s.server.url, size, connections, durationS, timeoutS: 30 }, (durationS + 60) * 1000);
-  await settle(ctx, s);
+  const r = await uploadLoad(ctx, s, { size, connections, durationS: ctx.config.durationS });
   const { check, fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
   await freeBaselineDisk(s, fresh);
   record(s, `many:${size}:${connections}`, r);
-  if (r.non2xx)
-    s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)})`);
+  if (r.non2xx) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} answers ≥ 400`);
   if (r.errors) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.errors} request errors (${r.timeouts} timeouts)`);
-  return `${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.non2xx}, errors ${r.errors}${check.lost ? ', DATA MISSING' : ''}`;
+  return `${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, CPU ${fmt(r.cpuPerUploadMs, 3)} ms/upload (server ${pct(r.serverCpu)}, wrk ${pct(r.loadCpu)} of a core), non-2xx ${r.non2xx}, errors ${r.errors}${check.lost ? ', DATA MISSING' : ''}`;
 }
 
 async function measureStored(ctx, s) {
@@ -94,6 +135,9 @@ async function measureStored(ctx, s) {
   if (r.failed || r.unsettled) s.integrity.issues.push(`202→stored: ${r.failed} failed, ${r.unsettled} not stored within 10 s`);
   return `${r.samples} uploads, stored after p50 ${fmt(r.p50, 0)} ms / p99 ${fmt(r.p99, 0)} ms (server clock), observed p50 ${fmt(r.observedP50, 2)} ms${check.lost ? ', DATA MISSING' : ''}`;
 }
+
+/** Whether the DURABILITY=none instance is measured at this many-uploads figure (the target ones). */
+export const isDurabilityFigure = (config, size, c) => config.durabilityFigures.some((f) => f.size === size && f.concurrency === c);
 
 /**
  * The per-server measurements of `config.figures` for the servers in `keys`, in order. The plan also
@@ -117,8 +161,7 @@ export function buildPlan(config, keys) {
     for (const size of config.sizes) {
       for (const c of config.concurrencies) {
         const keys = [...main];
-        if (has('service-none') && size === config.durabilityFigure.size && c === config.durabilityFigure.concurrency)
-          keys.push('service-none');
+        if (has('service-none') && isDurabilityFigure(config, size, c)) keys.push('service-none');
         add('many', `${formatSize(size)} c=${c}`, keys, (ctx, s) => measureMany(ctx, s, size, c));
       }
     }

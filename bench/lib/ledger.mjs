@@ -40,6 +40,33 @@ export class DiskLedger {
     return { fresh, temp };
   }
 
+  /**
+   * Books every file already there as known, without stat-ing it (a million seeded files): only
+   * files that appear afterwards are counted. Resolves how many were booked.
+   */
+  async prime() {
+    let count = 0;
+    const walk = async (dir) => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (err.code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) await walk(path);
+        else if (!TEMP.test(e.name) && !this.known.has(path)) {
+          this.known.set(path, undefined);
+          count++;
+        }
+      }
+    };
+    await walk(this.filesDir);
+    return count;
+  }
+
   async remove(path) {
     await rm(path, { force: true });
     this.known.delete(path);

@@ -1,4 +1,4 @@
-// Orchestrator side of the load generator: one short-lived process per measurement.
+// Orchestrator side of the Node load clients (load-worker.mjs): one short-lived process per measurement.
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { track } from './proc.mjs';

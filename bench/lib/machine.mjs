@@ -98,7 +98,7 @@ export function machineSection(machine, elapsedS) {
   if (busy) {
     lines.push(
       '',
-      '> **The machine was busy with other work during this run** (load average near or above the core count): absolute figures are noisy; ratios to raw-stream, measured interleaved in the same run, hold up better.',
+      '> **The machine was busy with other work during this run** (load average near or above the core count): absolute figures are noisy; ratios between servers, measured interleaved in the same run, hold up better.',
     );
   }
   lines.push('');

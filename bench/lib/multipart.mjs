@@ -1,5 +1,5 @@
 // Multipart/form-data bodies for the load clients: one file part in the field `file`.
-// Small bodies are built once as a Buffer (autocannon replays it); large ones are streamed.
+// Small bodies are built once as a Buffer (the 202 → stored client and wrk's template, see wrk.mjs); large ones are streamed.
 
 /** Fixed boundary so a prebuilt body and its content-type header always agree. */
 export const BOUNDARY = '----StowageBench7d1c0f3e9a5b42c8';

@@ -2,52 +2,65 @@
 // Pure (no exits, no I/O) so it can be tested; bad input throws a UsageError.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERVICE_ENTRY } from './service-code.mjs';
 import { parseSize } from './stats.mjs';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
-/** The figure groups, in the order they are measured; `--figures` picks a subset. */
-export const FIGURES = ['large', 'many', 'stored', 'scale-out'];
+/**
+ * The figure groups, in the order they are measured; `--figures` picks a subset. A new group (e.g.
+ * resumable uploads) is a name here, its measurement in figures.mjs (per server) or its own module
+ * (like scale.mjs), its section in the report and its rows in report-targets.mjs.
+ */
+export const FIGURES = ['large', 'many', 'stored', 'scale', 'scale-out'];
 
 /** Groups measured only on the service: asking for just these without it measures nothing. */
-const SERVICE_ONLY = ['stored', 'scale-out'];
+const SERVICE_ONLY = ['stored', 'scale', 'scale-out'];
 
 export const SERVERS = [
   { key: 'raw-stream', label: 'raw-stream', kind: 'baseline', script: 'bench/baselines/raw-stream.mjs', env: {} },
   { key: 'naive', label: 'naive', kind: 'baseline', script: 'bench/baselines/naive.mjs', env: {} },
   { key: 'nest-floor', label: 'nest-floor', kind: 'baseline', script: 'bench/baselines/nest-floor.mjs', env: {} },
-  { key: 'service', label: 'service (fsync)', kind: 'service', script: 'dist/app/main.js', env: { DURABILITY: 'fsync' } },
-  // Second instance, only for the durability comparison and 202→stored.
-  { key: 'service-none', label: 'service (none)', kind: 'service', script: 'dist/app/main.js', env: { DURABILITY: 'none' } },
+  { key: 'service', label: 'service (fsync)', kind: 'service', script: SERVICE_ENTRY, env: { DURABILITY: 'fsync' } },
+  // Second instance, only for the durability comparison (the target figures) and 202→stored.
+  { key: 'service-none', label: 'service (none)', kind: 'service', script: SERVICE_ENTRY, env: { DURABILITY: 'none' } },
 ];
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick              smoke run: 1 run of ~2 s per figure, 64 MiB "large" file (< 2 min in all)
+  --quick              smoke run: 1 run of 1 s per figure, c=32 only, 64 MiB "large" file,
+                       20,000 records for the scale figures (< 2 min in all)
   --runs N             runs per figure; the report shows the median (default 3, quick 1)
-  --duration S         seconds per load figure (default 10, quick 2)
+  --duration S         whole seconds per load figure (default 10, quick 1)
   --large-size SIZE    size of the single large upload (default 1GiB, quick 64MiB)
+  --scale-records N    stored uploads seeded for the scale figures (default 1000000, quick 20000),
+                       each figure compared with the same one at 1000
   --servers LIST       comma-separated subset of: raw-stream,naive,nest-floor,service (default all)
   --figures LIST       comma-separated subset of the figure groups (default all):
-                         large      one large upload: MB/s and peak RSS
-                         many       autocannon, 4 KiB/64 KiB/1 MiB at c=1 and c=32
-                                    (with the DURABILITY=none comparison at 64 KiB c=32)
+                         large      one large upload: MB/s and RSS growth; idle RSS after warm-up
+                         many       wrk, 4 KiB/64 KiB/1 MiB at c=1 and c=32: req/s, latency, CPU
+                                    (DURABILITY=none too at 4 KiB and 64 KiB c=32)
                          stored     the service's 202 → stored latency
+                         scale      the service with --scale-records stored uploads vs 1000:
+                                    start-up, sweep memory, list/get p99, upload rate
                          scale-out  stored uploads/s with 1 vs 2 BullMQ workers (needs Redis)
                        A subset writes a partial report: skipped figures read "not measured".
+  --scale              the scale figures only (same as --figures scale)
   --out PATH           where to write the markdown report (default docs/BENCHMARKS.md;
                        quick: bench/.results/quick.md; --figures subset: bench/.results/partial.md)
   --skip-build         use the existing dist/ instead of running npm run build
   --keep               keep the temporary storage directories (their path is printed)
   -h, --help           this text
 
-Needs about 25 GiB free in the temp dir for a full run (3 GiB for --quick); a full run takes
-18-40 minutes on 2 cores, depending on how much CPU the host gives. \`node bench/render.mjs\` re-renders a report from saved results.
+Load comes from wrk (on PATH; apt-get install wrk). Needs about 25 GiB free in the temp dir for a
+full run (3 GiB for --quick); a full run takes about 30-40 minutes on 2 cores, depending on how
+much CPU the host gives. \`node bench/render.mjs\` re-renders a report from saved results.
 
-Exits non-zero only when the harness itself cannot do its job (bad options, the service does not
-build or start, an internal error); missed targets and data-loss flags are reported, not fatal.`;
+Exits non-zero only when the harness itself cannot do its job (bad options, wrk missing, the
+service does not build or start, an internal error); missed targets and data-loss flags are
+reported, not fatal.`;
 
 export class UsageError extends Error {
   /** @param {{ showUsage?: boolean }} [options] print the whole USAGE after the message */
@@ -75,9 +88,9 @@ const list = (text) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function positiveNumber(name, text) {
+function wholeNumber(name, text) {
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a whole number above 0, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -128,6 +141,8 @@ export function parseOptions(argv, root) {
         'large-size': { type: 'string' },
         servers: { type: 'string' },
         figures: { type: 'string' },
+        scale: { type: 'boolean', default: false },
+        'scale-records': { type: 'string' },
         out: { type: 'string' },
         'skip-build': { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
@@ -142,24 +157,45 @@ export function parseOptions(argv, root) {
 
   const quick = opts.quick;
   const servers = pickServers(opts.servers);
-  const figures = pickFigures(opts.figures);
+  if (opts.scale && opts.figures !== undefined) throw new UsageError('--scale is --figures scale: give one or the other');
+  const figures = pickFigures(opts.scale ? 'scale' : opts.figures);
   if (!servers.some((s) => s.kind === 'service') && figures.every((f) => SERVICE_ONLY.includes(f))) {
     throw new UsageError(`--figures ${figures.join(',')} measures only the service, which --servers leaves out`);
   }
   const config = {
     quick,
-    runs: opts.runs ? Math.round(positiveNumber('runs', opts.runs)) : quick ? 1 : 3,
-    durationS: opts.duration ? positiveNumber('duration', opts.duration) : quick ? 2 : 10,
+    runs: opts.runs ? wholeNumber('runs', opts.runs) : quick ? 1 : 3,
+    // wrk runs whole seconds only.
+    durationS: opts.duration ? wholeNumber('duration', opts.duration) : quick ? 1 : 10,
     warmupS: quick ? 1 : 3,
     largeSize: opts['large-size'] ? size('large-size', opts['large-size']) : quick ? 64 * MiB : 1 * GiB,
     sizes: [4 * KiB, 64 * KiB, 1 * MiB],
-    concurrencies: [1, 32],
+    // Quick is a smoke test of the harness: c=1 runs the same code as c=32, so it is left out there.
+    concurrencies: quick ? [32] : [1, 32],
+    // The target figures: DURABILITY=none is measured at these too; targets compare with nest-floor.
+    durabilityFigures: [
+      { size: 4 * KiB, concurrency: 32 },
+      { size: 64 * KiB, concurrency: 32 },
+    ],
     stored: { size: 64 * KiB, concurrency: 2, pollMs: 1 },
-    durabilityFigure: { size: 64 * KiB, concurrency: 32 },
+    scale: {
+      records: opts['scale-records'] ? wholeNumber('scale-records', opts['scale-records']) : quick ? 20_000 : 1_000_000,
+      baseRecords: 1000,
+      seedFileSize: 1 * KiB, // every seeded upload has its file, of this size (hard links of a few files)
+      listLimit: 50,
+      getIds: 10_000, // the ids GET /uploads/{id} cycles through, spread over all seeded records
+      readConnections: 8,
+      upload: { size: 64 * KiB, concurrency: 32 },
+      startupGoalMs: 2000,
+    },
     settleTimeoutMs: quick ? 30_000 : 600_000,
     maxFileSize: 2 * GiB,
     figures,
   };
+  if (config.scale.records <= config.scale.baseRecords)
+    throw new UsageError(
+      `--scale-records must be above ${config.scale.baseRecords} (the figures compare with ${config.scale.baseRecords})`,
+    );
   config.largeTimeoutMs = Math.max(60_000, Math.ceil(config.largeSize / (5 * MiB)) * 1000); // ≥ 5 MiB/s or it is broken
   config.largeIsReduced = config.largeSize !== GiB;
   const defaults = defaultOutputs(config);

@@ -5,6 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 
 const live = new Set();
 
@@ -86,10 +88,14 @@ export function freePort() {
 const preload = pathToFileURL(join(import.meta.dirname, 'exit-with-parent.mjs')).href;
 
 /**
- * Starts `node <script>` with `env` and waits for GET /health to answer 200. The child's stdin
- * stays open (see exit-with-parent.mjs); stdout/stderr are drained into a tail for diagnostics.
+ * Starts `node <script>` with `env` and waits for GET /health to answer 200 (polled every `pollMs`).
+ * The child's stdin stays open (see exit-with-parent.mjs); stdout/stderr are drained into a tail for
+ * diagnostics. `onSpawn(pid)` runs as soon as the process exists (to watch it while it starts).
+ * The server record's `readyMs` is the time from spawning to the first 200 from /health.
  */
-export async function startNodeServer({ name, script, cwd, env, port, readyTimeoutMs = 30_000 }) {
+export async function startNodeServer({ name, script, cwd, env, port, readyTimeoutMs = 30_000, pollMs = 100, onSpawn }) {
+  const t0 = performance.now();
+  const spawnedAt = Date.now();
   const child = track(
     spawn(process.execPath, ['--import', preload, script], {
       cwd,
@@ -97,6 +103,7 @@ export async function startNodeServer({ name, script, cwd, env, port, readyTimeo
       stdio: ['pipe', 'pipe', 'pipe'],
     }),
   );
+  onSpawn?.(child.pid);
   const output = { stdout: tail(child.stdout), stderr: tail(child.stderr) };
   const server = {
     name,
@@ -105,6 +112,8 @@ export async function startNodeServer({ name, script, cwd, env, port, readyTimeo
     port,
     url: `http://127.0.0.1:${port}`,
     exited: undefined,
+    spawnedAt, // wall clock, to compare with times the server reports
+    readyMs: undefined,
     output: () => `${output.stdout.text}${output.stderr.text}`.trim(),
   };
   child.on('exit', (code, signal) => {
@@ -118,14 +127,17 @@ export async function startNodeServer({ name, script, cwd, env, port, readyTimeo
     if (server.exited) throw new Error(`${name} exited during start-up (${describeExit(server.exited)}):\n${server.output().slice(-4000)}`);
     const res = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     if (res) await res.arrayBuffer().catch(() => undefined);
-    if (res?.status === 200) return server;
+    if (res?.status === 200) {
+      server.readyMs = performance.now() - t0;
+      return server;
+    }
     if (Date.now() > deadline) {
       await stopChild(child);
       throw new Error(
         `${name} did not answer GET /health with 200 within ${readyTimeoutMs} ms${res ? ` (last status ${res.status})` : ''}:\n${server.output().slice(-4000)}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -135,12 +147,16 @@ export function describeExit(exited) {
   return exited.signal ? `signal ${exited.signal}` : `exit code ${exited.code}`;
 }
 
-/** VmRSS / VmHWM of a process, in bytes; undefined once it is gone. */
+/**
+ * Resident memory of a process, in bytes; undefined once it is gone. `rss` (VmRSS) is `anon` (heap,
+ * buffers: RssAnon) plus `file` (mapped files, e.g. LMDB's memory map: RssFile) plus shared memory;
+ * `hwm` (VmHWM) is the peak of `rss`.
+ */
 export function readMemory(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+    return { rss: kib('VmRSS'), hwm: kib('VmHWM'), anon: kib('RssAnon'), file: kib('RssFile') };
   } catch {
     return undefined;
   }
@@ -150,6 +166,7 @@ export function readMemory(pid) {
  * Samples a process's resident memory every `intervalMs` until `stop()`. Also resets the kernel's
  * high-water mark first (clear_refs 5, Linux ≥ 4.0) so VmHWM covers exactly this window, catching
  * peaks shorter than the sampling interval; where that reset is refused the sampled peak is used.
+ * The kernel keeps no peak of RssAnon, so `peakAnon` is sampled only.
  */
 export function sampleMemory(pid, intervalMs = 10) {
   let hwmReset = false;
@@ -159,19 +176,26 @@ export function sampleMemory(pid, intervalMs = 10) {
   } catch {
     /* not permitted here: fall back to sampling */
   }
-  const start = readMemory(pid)?.rss;
+  const first = readMemory(pid);
+  const start = first?.rss;
   let sampledPeak = start ?? 0;
-  const timer = setInterval(() => {
+  let peakAnon = first?.anon ?? 0;
+  let peakFile = first?.file ?? 0;
+  const take = () => {
     const m = readMemory(pid);
-    if (m && m.rss > sampledPeak) sampledPeak = m.rss;
-  }, intervalMs);
+    if (!m) return m;
+    if (m.rss > sampledPeak) sampledPeak = m.rss;
+    if (m.anon > peakAnon) peakAnon = m.anon;
+    if (m.file > peakFile) peakFile = m.file;
+    return m;
+  };
+  const timer = setInterval(take, intervalMs);
   return {
     stop() {
       clearInterval(timer);
-      const m = readMemory(pid);
-      if (m && m.rss > sampledPeak) sampledPeak = m.rss;
+      const m = take();
       const peak = hwmReset && m && Number.isFinite(m.hwm) ? Math.max(m.hwm, sampledPeak) : sampledPeak;
-      return { peak, start, sampledPeak, hwm: m?.hwm, hwmReset };
+      return { peak, start, startAnon: first?.anon, sampledPeak, peakAnon, peakFile, hwm: m?.hwm, hwmReset };
     },
   };
 }

@@ -5,7 +5,7 @@ export const num = (n, digits = 1) => (typeof n === 'number' && Number.isFinite(
 export const ratio = (n) => (typeof n === 'number' && Number.isFinite(n) ? `${n.toFixed(2)}×` : '—');
 export const ms = (n) => (typeof n === 'number' && Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '—');
 
-const LEFT = new Set(['Server', 'Target', 'Goal', 'Result', 'File', 'Durability', 'Fact', 'Value']);
+const LEFT = new Set(['Server', 'Target', 'Goal', 'Figure', 'Result', 'File', 'Durability', 'Fact', 'Value']);
 
 export function table(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;

@@ -11,7 +11,7 @@ const usageError = (message) => (err) => err instanceof UsageError && message.te
 describe('options: --figures', () => {
   it('measures every group by default', () => {
     assert.deepEqual(parse().config.figures, FIGURES);
-    assert.deepEqual(FIGURES, ['large', 'many', 'stored', 'scale-out']);
+    assert.deepEqual(FIGURES, ['large', 'many', 'stored', 'scale', 'scale-out']);
   });
 
   it('takes a subset in measuring order, spaces and duplicates ignored', () => {
@@ -22,7 +22,7 @@ describe('options: --figures', () => {
   it('rejects an unknown group by name and lists the valid ones', () => {
     assert.throws(
       () => parse('--figures', 'many,huge'),
-      usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale-out$/),
+      usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale, scale-out$/),
     );
     assert.throws(() => parse('--figures', 'a,b'), usageError(/unknown figure groups "a", "b"/));
   });
@@ -33,6 +33,7 @@ describe('options: --figures', () => {
 
   it('rejects service-only groups when --servers leaves the service out', () => {
     assert.throws(() => parse('--servers', 'raw-stream', '--figures', 'stored,scale-out'), usageError(/measures only the service/));
+    assert.throws(() => parse('--servers', 'nest-floor', '--scale'), usageError(/measures only the service/));
     assert.deepEqual(parse('--servers', 'raw-stream', '--figures', 'stored,many').config.figures, ['many', 'stored']);
   });
 
@@ -40,6 +41,28 @@ describe('options: --figures', () => {
     assert.match(USAGE, /--figures LIST/);
     for (const group of FIGURES) assert.match(USAGE, new RegExp(`^ +${group} +\\S`, 'm'));
     assert.match(USAGE, /--figures subset: bench\/\.results\/partial\.md/);
+  });
+});
+
+describe('options: --scale', () => {
+  it('is --figures scale, with a million stored uploads (20,000 for --quick) against 1,000', () => {
+    const full = parse('--scale');
+    assert.deepEqual(full.config.figures, ['scale']);
+    assert.equal(full.config.scale.records, 1_000_000);
+    assert.equal(full.config.scale.baseRecords, 1000);
+    assert.equal(full.outPath, '/repo/bench/.results/partial.md');
+    assert.equal(parse('--quick').config.scale.records, 20_000);
+    assert.equal(parse('--scale', '--scale-records', '50000').config.scale.records, 50_000);
+  });
+
+  it('is part of a full run, and cannot be combined with --figures', () => {
+    assert.ok(parse().config.figures.includes('scale'));
+    assert.throws(() => parse('--scale', '--figures', 'many'), usageError(/give one or the other/));
+  });
+
+  it('needs more records than the 1,000 it compares with', () => {
+    assert.throws(() => parse('--scale-records', '1000'), usageError(/must be above 1000/));
+    assert.throws(() => parse('--scale-records', '1e3x'), usageError(/whole number/));
   });
 });
 
@@ -80,11 +103,13 @@ describe('options: the rest', () => {
     const full = parse().config;
     const quick = parse('--quick').config;
     assert.deepEqual([full.runs, full.durationS, full.largeSize], [3, 10, 1024 ** 3]);
-    assert.deepEqual([quick.runs, quick.durationS, quick.largeSize, quick.largeIsReduced], [1, 2, 64 * 1024 ** 2, true]);
+    assert.deepEqual([quick.runs, quick.durationS, quick.largeSize, quick.largeIsReduced], [1, 1, 64 * 1024 ** 2, true]);
+    assert.deepEqual([full.concurrencies, quick.concurrencies], [[1, 32], [32]]);
   });
 
   it('turns bad values into usage errors, not crashes', () => {
-    assert.throws(() => parse('--runs', 'x'), usageError(/--runs must be a positive number/));
+    assert.throws(() => parse('--runs', 'x'), usageError(/--runs must be a whole number above 0/));
+    assert.throws(() => parse('--duration', '0.5'), usageError(/--duration must be a whole number/)); // wrk runs whole seconds
     assert.throws(() => parse('--large-size', 'lots'), usageError(/--large-size: Not a size/));
     assert.throws(() => parse('--servers', 'foo'), usageError(/--servers: unknown foo/));
     assert.throws(
@@ -136,18 +161,24 @@ describe('plan', () => {
     assert.ok(tasks.every((t) => t.group === 'large'));
   });
 
-  it('adds DURABILITY=none to the 64 KiB c=32 figure only', () => {
-    const tasks = plan('--figures', 'many');
+  it('adds DURABILITY=none to the target figures only (4 KiB and 64 KiB at c=32)', () => {
+    const { config, servers } = parse('--figures', 'many', '--runs', '1');
+    const tasks = buildPlan(
+      config,
+      servers.map((s) => s.key),
+    );
     assert.deepEqual(
       tasks.filter((t) => t.key === 'service-none').map((t) => t.label),
-      ['64 KiB c=32'],
+      ['4 KiB c=32', '64 KiB c=32'],
     );
-    assert.equal(tasks.length, 3 * 2 * 4 + 1); // sizes × concurrencies × servers, plus DURABILITY=none once
+    assert.equal(tasks.length, 3 * 2 * 4 + 2); // sizes × concurrencies × servers, plus DURABILITY=none twice
+    assert.equal(plan('--figures', 'many').length, 3 * 1 * 4 + 2); // quick: c=32 only
   });
 
   it('needs no baseline for 202 → stored, and no server at all for scale-out alone', () => {
     assert.deepEqual(servedBy(plan('--figures', 'stored')), ['service', 'service-none']);
     assert.deepEqual(plan('--figures', 'scale-out'), []);
+    assert.deepEqual(plan('--scale'), []); // the scale figures start services of their own
     assert.deepEqual(servedBy(plan()), keys);
   });
 });

@@ -1,0 +1,73 @@
+// CPU time of a process from /proc/<pid>/stat: utime + stime. For a process (a thread group) the
+// kernel sums every thread, live or exited (libuv's pool, worker threads, LMDB's writer); children
+// are not included. The unit is the clock tick (USER_HZ, `getconf CLK_TCK`, 100 on Linux).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond;
+
+export function clockTicksPerSecond() {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    } catch {
+      ticksPerSecond = NaN;
+    }
+    if (!(ticksPerSecond > 0)) ticksPerSecond = 100; // USER_HZ is 100 on every mainstream Linux build
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * utime and stime (clock ticks) from the text of /proc/<pid>/stat. The command name, field 2, is in
+ * parentheses and may itself hold spaces and parentheses, so fields are counted after the last ')'.
+ */
+export function parseStatTicks(text) {
+  const rest = text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/); // rest[0] is field 3
+  const user = Number(rest[11]); // field 14
+  const system = Number(rest[12]); // field 15
+  if (!Number.isInteger(user) || !Number.isInteger(system)) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 120)}`);
+  return { user, system };
+}
+
+/** utime and stime of `pid` in clock ticks; undefined once the process is gone. */
+export function readCpuSplit(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseStatTicks(text);
+}
+
+/** utime + stime of `pid` in clock ticks; undefined once the process is gone. */
+export function readCpuTicks(pid) {
+  const t = readCpuSplit(pid);
+  return t && t.user + t.system;
+}
+
+/**
+ * Starts counting `pid`'s CPU now. `seconds()` is the CPU time used since; `split()` the same as
+ * { userS, systemS } (time in the kernel for the process: syscalls, page faults, the writeback an
+ * fsync does in its caller's context). Both undefined once the process is gone.
+ */
+export function cpuMeter(pid) {
+  const start = readCpuSplit(pid);
+  const split = () => {
+    const now = readCpuSplit(pid);
+    if (!start || !now) return undefined;
+    const hz = clockTicksPerSecond();
+    return { userS: (now.user - start.user) / hz, systemS: (now.system - start.system) / hz };
+  };
+  return {
+    split,
+    seconds() {
+      const s = split();
+      return s && s.userS + s.systemS;
+    },
+  };
+}
