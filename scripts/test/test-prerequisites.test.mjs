@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DEFAULT_CHROMIUM, MissingPrerequisite, ensureChromium, ensureRedis } from '../test-prerequisites.mjs';
+import { DEFAULT_CHROMIUM, MissingPrerequisite, ensureChromium, ensureRedis, ensureWrk } from '../test-prerequisites.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../test-prerequisites.mjs', import.meta.url));
 const missing = (message) => (err) =>
@@ -147,6 +147,22 @@ describe('ensureRedis', () => {
   });
 });
 
+describe('ensureWrk', () => {
+  it('is silent when wrk runs, installs it as root, and names the package otherwise', () => {
+    assert.doesNotThrow(() => ensureWrk({ found: () => true, isRoot: false }));
+    assert.throws(
+      () => ensureWrk({ found: () => false, isRoot: false }),
+      /install Debian's wrk package as root \(`sudo apt-get install wrk`\)/,
+    );
+    let installed = false;
+    const said = [];
+    ensureWrk({ found: () => installed, isRoot: true, install: () => (installed = true), say: (l) => said.push(l) });
+    assert.deepEqual(said, [
+      "wrk, the benchmark harness's load generator, is not on PATH: installing Debian's wrk package (apt-get install wrk)...",
+    ]);
+  });
+});
+
 describe('the command', () => {
   it('prints one line and exits 1 on a prerequisite it does not know', async () => {
     const err = await promisify(execFile)(process.execPath, [SCRIPT, 'postgres']).then(
@@ -154,6 +170,6 @@ describe('the command', () => {
       (e) => e,
     );
     assert.equal(err?.code, 1);
-    assert.equal(err.stderr, 'unknown prerequisite "postgres"; choose from redis, chromium\n');
+    assert.equal(err.stderr, 'unknown prerequisite "postgres"; choose from redis, chromium, wrk\n');
   });
 });
