@@ -8,8 +8,9 @@ import { startService } from './service.mjs';
 /**
  * The rule for a state `k` (the cut fell after sync k, before sync k + 1 began):
  * - acknowledged: a 202 (first POST or idempotent repeat) received before the cut. It must be
- *   `stored`, with the SHA-256 and size the client sent, and download byte-identical; unless a
- *   204 to its DELETE was also received before the cut, and then it must be gone (404).
+ *   `stored`, with the SHA-256 and size the client sent, and download byte-identical; unless its
+ *   DELETE was sent before the cut (then it may be gone), and if the 204 to that DELETE was received
+ *   before the cut it must be gone.
  * - visible: any record after the restart. It must be an upload the client sent completely (its
  *   id came back in some 202, before or after the cut; an upload cut off mid-body never gets one),
  *   and complete and correct: `stored`, that upload's SHA-256 and size, byte-identical download.
@@ -41,10 +42,11 @@ export async function checkState({ entry, run, k, scratch }) {
     for (const upload of run.uploads.values()) {
       if (!upload.id) continue;
       const acked = upload.acks.some((at) => at < cut);
+      const deleting = upload.deleteSentAt !== undefined && upload.deleteSentAt < cut;
       const deleted = upload.deletedAt !== undefined && upload.deletedAt < cut;
       const record = records.get(upload.id);
       if (deleted && record) violations.push(`${upload.name} (${upload.id}): its DELETE was answered 204 before the cut, yet it is back (${record.status})`);
-      else if (acked && !deleted && !record) violations.push(`${upload.name} (${upload.id}): acknowledged (202) before the cut, lost`);
+      else if (acked && !deleting && !record) violations.push(`${upload.name} (${upload.id}): acknowledged (202) before the cut, lost`);
     }
     for (const record of records.values()) {
       const upload = byId.get(record.id);
