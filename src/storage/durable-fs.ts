@@ -1,4 +1,6 @@
 import { close, fdatasync, fsync, open, unlink, writev } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
 // Plain numeric-fd calls: on the per-upload hot path fs/promises' FileHandle costs measurably more.
@@ -218,6 +220,22 @@ function startDirSync(dir: string): Promise<void> {
 }
 
 function settle(): void {}
+
+/**
+ * `mkdir -p` whose result survives a power loss: a new directory's entry lives in its parent, so the
+ * parent of every directory made is synced. The parent of `dir` is synced even when `dir` already
+ * existed, since the process that made it may have died before syncing; callers do this once per
+ * directory and process.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  const parents = [dirname(dir)];
+  for (let made = dir; first !== undefined && made !== first && dirname(made) !== made; ) {
+    made = dirname(made);
+    parents.push(dirname(made));
+  }
+  await allOrFirstError(parents.map((parent) => syncDir(parent)));
+}
 
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';

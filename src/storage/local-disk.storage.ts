@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from './storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
-import { BatchedFileWriter, closeFd, forgetDir, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
+import { BatchedFileWriter, closeFd, forgetDir, fsyncFd, isNotFound, mkdirDurable, openFd, removeFile, syncDir } from './durable-fs.js';
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** Temp files of puts in progress; what crashed puts leave here goes in `sweepIncomplete`. */
@@ -120,7 +120,9 @@ export class LocalDiskStorage implements StorageBackend {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.made.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    // Durable before anything is renamed into it: a shard whose own entry is lost loses its files.
+    if (this.durable) await mkdirDurable(dir);
+    else await mkdir(dir, { recursive: true });
     this.made.add(dir);
   }
 
