@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """crashfs: a pass-through FUSE file system that records what a power cut would keep.
 
-Usage: crashfs.py BACKING MOUNTPOINT JOURNAL_DIR [--ignore-fsyncdir REL_DIR]
+Usage: crashfs.py BACKING MOUNTPOINT JOURNAL_DIR [--ignore-fsyncdir REL_DIR] [--slow-fsyncdir PREFIX]
 
 Every operation goes through to BACKING (the live state the process sees). Beside it, JOURNAL_DIR
 gets a journal of everything that reached stable storage, in order: a file's written ranges when
@@ -17,6 +17,10 @@ and target directories were synced at different times) is one file under two nam
 
 --ignore-fsyncdir makes the sync of one directory a no-op, as if the code had forgotten it: the
 harness's own test that it catches a missing directory fsync.
+
+--slow-fsyncdir makes the sync of each directory under PREFIX wait until the sync of a directory
+elsewhere has completed (at most SLOW_WAIT_S): a disk that is slow on one directory, so that syncs of
+concurrent work overtake it. Any order it produces is one a real disk may produce.
 """
 import errno
 import json
@@ -32,6 +36,7 @@ try:  # Debian's python3-fusepy names the module fusepy; the one on PyPI names i
 except ImportError:  # pragma: no cover
     import fuse
 
+SLOW_WAIT_S = 0.5
 STRIP_FLAGS = os.O_APPEND | os.O_SYNC | os.O_DSYNC | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_ACCMODE
 STAT_FIELDS = ('st_mode', 'st_nlink', 'st_uid', 'st_gid', 'st_size', 'st_atime', 'st_mtime', 'st_ctime', 'st_ino', 'st_blocks')
 
@@ -56,10 +61,13 @@ class Journal:
 class CrashFS(fuse.Operations):
     use_ns = True
 
-    def __init__(self, backing, journal, ignore_fsyncdir=None):
+    def __init__(self, backing, journal, ignore_fsyncdir=None, slow_fsyncdir=None):
         self.root = os.path.realpath(backing)
         self.journal = journal
         self.ignore = ('/' + ignore_fsyncdir.strip('/')) if ignore_fsyncdir else None
+        self.slow = slow_fsyncdir
+        self.dir_syncs_elsewhere = threading.Condition()
+        self.dir_syncs_elsewhere_done = 0
         self.mutex = threading.RLock()  # namespace changes and syncs are atomic with their bookkeeping
         self.obj_of_ino = {}  # live inode -> object; a reused inode is remapped when it is created
         self.fh_obj = {}  # open descriptor -> object (survives unlink and inode reuse)
@@ -220,6 +228,20 @@ class CrashFS(fuse.Operations):
         return ['.', '..'] + os.listdir(self.full(path))
 
     def fsyncdir(self, path, datasync, fh):
+        slow = self.slow is not None and path.startswith(self.slow)
+        if slow:  # waits before it takes its place in the order, so others overtake it
+            with self.dir_syncs_elsewhere:
+                seen = self.dir_syncs_elsewhere_done
+                self.dir_syncs_elsewhere.wait_for(lambda: self.dir_syncs_elsewhere_done > seen, SLOW_WAIT_S)
+        try:
+            self._fsyncdir(path, fh)
+        finally:
+            if not slow:
+                with self.dir_syncs_elsewhere:
+                    self.dir_syncs_elsewhere_done += 1
+                    self.dir_syncs_elsewhere.notify_all()
+
+    def _fsyncdir(self, path, fh):
         with self.mutex:
             seq, t = self.journal.next_sync()
             if self.ignore is not None and path == self.ignore:
@@ -301,13 +323,14 @@ class CrashFS(fuse.Operations):
 
 def main(argv):
     args = argv[1:]
-    ignore = None
-    if '--ignore-fsyncdir' in args:
-        at = args.index('--ignore-fsyncdir')
-        ignore = args[at + 1]
-        del args[at:at + 2]
+    options = {}
+    for flag in ('--ignore-fsyncdir', '--slow-fsyncdir'):
+        if flag in args:
+            at = args.index(flag)
+            options[flag] = args[at + 1]
+            del args[at:at + 2]
     backing, mountpoint, journal_dir = args
-    ops = CrashFS(backing, Journal(journal_dir), ignore)
+    ops = CrashFS(backing, Journal(journal_dir), options.get('--ignore-fsyncdir'), options.get('--slow-fsyncdir'))
     # hard_remove: no .fuse_hidden renames of open, unlinked files (they would be entries of their own).
     # No direct_io: LMDB reads through mmap. big_writes: 128 KiB writes instead of 4 KiB.
     fuse.FUSE(ops, mountpoint, foreground=True, nothreads=False, fsname='crashfs', hard_remove=True, big_writes=True, max_write=131072)

@@ -70,11 +70,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 /**
  * Mounts `backing` at `mountpoint` through crashfs, journaling into `journalDir`; resolves once the
  * kernel has the mount (the daemon's `ready` line). `unmount()` must be called (in a finally).
+ * `ignoreFsyncdir`, `slowFsyncdir`: see crashfs.py.
  */
-export async function mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir }) {
+export async function mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir, slowFsyncdir }) {
   const { python, fusermount } = fuseTools();
-  const args = [DAEMON, backing, mountpoint, journalDir, ...(ignoreFsyncdir ? ['--ignore-fsyncdir', ignoreFsyncdir] : [])];
-  const proc = spawn(python, ['-W', 'ignore', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [DAEMON, backing, mountpoint, journalDir];
+  if (ignoreFsyncdir) args.push('--ignore-fsyncdir', ignoreFsyncdir);
+  if (slowFsyncdir) args.push('--slow-fsyncdir', slowFsyncdir);
+  const proc = spawn(python, ['-B', '-W', 'ignore', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));

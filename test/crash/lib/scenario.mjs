@@ -13,13 +13,13 @@ import { startService } from './service.mjs';
  * `{ op: 'partial', name, size }` (half the body, then the connection drops), `{ op: 'delete', name }`,
  * `{ op: 'settle', name }` (until stored), `{ op: 'parallel', steps }`, `{ op: 'sequence', steps }`.
  */
-export async function runScenario({ entry, workDir, steps, durability = 'fsync', ignoreFsyncdir }) {
+export async function runScenario({ entry, workDir, steps, durability = 'fsync', ignoreFsyncdir, slowFsyncdir }) {
   const backing = join(workDir, 'backing');
   const mountpoint = join(workDir, 'mnt');
   const journalDir = join(workDir, 'journal');
   for (const dir of [backing, mountpoint, journalDir]) mkdirSync(dir, { recursive: true });
   const uploads = new Map();
-  const fs = await mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir });
+  const fs = await mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir, slowFsyncdir });
   let service;
   try {
     service = await startService(entry, mountpoint, { DURABILITY: durability });
