@@ -1,26 +1,19 @@
 #!/usr/bin/env python3
-"""crashfs: a pass-through FUSE file system that records what a power cut would keep.
+"""crashfs: a pass-through FUSE file system that journals what a power cut would keep.
 
 Usage: crashfs.py BACKING MOUNTPOINT JOURNAL_DIR [--ignore-fsyncdir REL_DIR] [--slow-fsyncdir PREFIX]
 
-Every operation goes through to BACKING (the live state the process sees). Beside it, JOURNAL_DIR
-gets a journal of everything that reached stable storage, in order: a file's written ranges when
-that file is fsynced/fdatasynced (or written through an O_SYNC/O_DSYNC descriptor), a directory's
-entries when that directory is fsynced. Nothing else is durable: a create, rename, unlink or mkdir
-persists only when its directory is synced, data only when its file is. Each sync gets a sequence
-number and the CLOCK_MONOTONIC time it began; `materialize.mjs` rebuilds the durable image after
-any sync from the journal, which is what a power cut right then would leave.
+Every operation goes through to BACKING. JOURNAL_DIR gets, in order, what reached stable storage: a
+file's written ranges when that file is fsynced/fdatasynced (or written through an O_DSYNC
+descriptor), a directory's entries when that directory is fsynced; nothing else. Each sync has a
+sequence number and the CLOCK_MONOTONIC time it began. Entries name objects (one per inode the
+process creates), so a name persisted in two directories is one file. lib/journal.mjs rebuilds the
+image after any sync. The model and why FUSE: README.md beside this file.
 
-Identity is by object, not by name: each inode the process creates gets an object id, so a rename
-or hard link moves the same object and an entry persisted in two directories (a rename whose source
-and target directories were synced at different times) is one file under two names.
-
---ignore-fsyncdir makes the sync of one directory a no-op, as if the code had forgotten it: the
-harness's own test that it catches a missing directory fsync.
-
---slow-fsyncdir makes the sync of each directory under PREFIX wait until the sync of a directory
-elsewhere has completed (at most SLOW_WAIT_S): a disk that is slow on one directory, so that syncs of
-concurrent work overtake it. Any order it produces is one a real disk may produce.
+--ignore-fsyncdir: the sync of that directory does nothing, as if the code had forgotten it.
+--slow-fsyncdir: the sync of a directory under PREFIX waits (at most SLOW_WAIT_S) until a sync of a
+directory elsewhere has completed, as on a disk slow on that directory; any order it makes is one a
+real disk may make.
 """
 import errno
 import json

@@ -14,8 +14,8 @@ import { randomScenario, SHORT } from './lib/scenarios.mjs';
 import { buildService } from './lib/service.mjs';
 
 const SEED = Number(process.env.CRASH_SEED ?? randomInt(2 ** 31));
-const RANDOM_RUNS = 2;
-const RANDOM_STATES_PER_RUN = 12;
+const RANDOM_RUNS = 1;
+const RANDOM_STATES_PER_RUN = 14;
 
 let entry;
 let work;
@@ -69,9 +69,12 @@ test('self-test: with DURABILITY=none the harness finds acknowledged uploads los
 
 test('self-test: the harness catches a forgotten fsync of the staging directory', async () => {
   const run = await runScenario({ entry, workDir: join(work, 'no-fsyncdir'), steps: SHORT, ignoreFsyncdir: 'staging' });
-  const states = run.journal.distinctStates();
+  // Where a forgotten sync of staging/ shows: a staged upload acknowledged, its move not yet synced.
+  // Those states first; the rest only if the harness missed it there.
+  const beforeShardSync = (k) => /^\/files\/./.test(run.journal.syncs.find((s) => s.seq === k + 1)?.path ?? '');
+  const states = run.journal.distinctStates().sort((a, b) => Number(beforeShardSync(b)) - Number(beforeShardSync(a)));
   const { checked, failures } = await explore({ entry, run, states, scratch: join(work, 'no-fsyncdir'), untilViolation: true });
   const caught = failures.flatMap((f) => f.violations.map((v) => `state ${f.k}: ${v}`)).filter((v) => /acknowledged|not stored/.test(v));
-  console.log(`staging fsyncdir ignored: caught after ${checked} crash states: ${caught[0]}`);
+  console.log(`staging fsyncdir ignored: caught after ${checked} crash states: ${caught[0]?.slice(0, 160)}`);
   assert.ok(caught.length > 0, `expected an acknowledged upload lost or failed, got ${JSON.stringify(failures)}`);
 });
