@@ -77,7 +77,7 @@ export async function checkState({ entry, run, k, scratch }) {
  * signal of its own when it finds nothing, so /health is read until it counts one), and every
  * record is settled (through each one's status stream, which ends on stored or failed).
  */
-async function settleEverything(url) {
+export async function settleEverything(url) {
   const deadline = Date.now() + 30_000;
   while ((await health(url)).details?.storage?.reconciliation?.totals?.sweeps < 1) {
     if (Date.now() > deadline) throw new Error('the start-up sweep did not finish in 30 s');

@@ -43,3 +43,11 @@ export function prng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `n` different items of `items`, drawn with `rand`. */
+export function sample(rand, items, n) {
+  const pool = [...items];
+  const picked = [];
+  while (picked.length < n && pool.length > 0) picked.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]);
+  return picked;
+}

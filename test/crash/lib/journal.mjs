@@ -54,6 +54,10 @@ export function readJournal(dir) {
     /** Number of syncs the run made: the crash states are 0..syncCount. */
     syncCount: last,
     syncs: syncs.filter((s) => s.seq > 0),
+    /** The sync that ends state `k`, if any. */
+    nextSync(k) {
+      return syncs.find((s) => s.seq === k + 1);
+    },
     /** When sync `k + 1` began (CLOCK_MONOTONIC ns): an answer received before it was sent in state `k`. */
     cutTime(k) {
       return syncs.find((s) => s.seq === k + 1)?.t ?? BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n;

@@ -13,25 +13,32 @@ import { startService } from './service.mjs';
  * `{ op: 'partial', name, size }` (half the body, then the connection drops), `{ op: 'delete', name }`,
  * `{ op: 'settle', name }` (until stored), `{ op: 'parallel', steps }`, `{ op: 'sequence', steps }`.
  */
-export async function runScenario({ entry, workDir, steps, durability = 'fsync', ignoreFsyncdir, slowFsyncdir }) {
+export async function runScenario({ steps, durability = 'fsync', ...options }) {
+  const uploads = new Map();
+  const journal = await onCrashFs({ durability, ...options }, (url) => runSteps(url, steps, uploads));
+  return { journal, uploads, durability };
+}
+
+/**
+ * Starts the service on crashfs over `<workDir>/backing` (which may hold an earlier image), runs
+ * `work(url)`, then cuts the power: the process is killed. Resolves to the run's journal. The
+ * states are taken from the journal, so the process stopping later than a cut changes none of them.
+ */
+export async function onCrashFs({ entry, workDir, durability = 'fsync', ignoreFsyncdir, slowFsyncdir }, work) {
   const backing = join(workDir, 'backing');
   const mountpoint = join(workDir, 'mnt');
   const journalDir = join(workDir, 'journal');
   for (const dir of [backing, mountpoint, journalDir]) mkdirSync(dir, { recursive: true });
-  const uploads = new Map();
   const fs = await mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir, slowFsyncdir });
   let service;
   try {
     service = await startService(entry, mountpoint, { DURABILITY: durability });
-    await runSteps(service.url, steps, uploads);
-    // The power cut: whatever the process still had in flight never happens. States are taken from
-    // the journal, so the process stopping later than the cut changes none of them.
-    await service.kill();
+    await work(service.url);
   } finally {
     await service?.kill();
     await fs.unmount();
   }
-  return { journal: readJournal(journalDir), uploads, durability };
+  return readJournal(journalDir);
 }
 
 async function runSteps(url, steps, uploads) {
@@ -68,4 +75,20 @@ async function runSteps(url, steps, uploads) {
       if (record?.status !== 'stored') throw new Error(`${step.name} settled as ${JSON.stringify(record)}`);
     } else throw new Error(`unknown step ${JSON.stringify(step)}`);
   }
+}
+
+/**
+ * A recovery run after a first cut at state `k` of `run`, seen as a run of its own: the client
+ * sends nothing more, so what it had before the first cut counts from the start (time 0), and
+ * answers it received after that cut never came.
+ */
+export function recoveryRun(run, k, journal) {
+  const cut = run.journal.cutTime(k);
+  const before = (at) => (at !== undefined && at < cut ? 0n : undefined);
+  const uploads = new Map();
+  for (const [name, upload] of run.uploads) {
+    const acks = upload.acks.filter((at) => at < cut).map(() => 0n);
+    uploads.set(name, { ...upload, acks, deleteSentAt: before(upload.deleteSentAt), deletedAt: before(upload.deletedAt) });
+  }
+  return { journal, uploads, durability: run.durability };
 }
