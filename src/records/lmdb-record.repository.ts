@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { mkdirDurable, syncDir } from '../storage/durable-fs.js';
+import { allOrFirstError, syncDir, syncMadeDirs } from '../storage/durable-fs.js';
 import type { UploadRecord, UploadStatus } from '../uploads/upload-record.js';
 import { IdempotencyKeyTakenError } from './idempotency-key-taken.error.js';
 import type { ListRecordsQuery, TransitionOptions, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
@@ -32,8 +32,7 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
   ) {}
 
   async init(): Promise<void> {
-    if (this.durable) await mkdirDurable(dirname(this.path));
-    else await mkdir(dirname(this.path), { recursive: true });
+    const made = await mkdir(dirname(this.path), { recursive: true });
     // separateFlushed: a write resolves once committed (visible, and safe from a process crash);
     // waiting for the disk flush as well is decided per write, see `commit`.
     this.root = open({ path: this.path, noSync: !this.durable, separateFlushed: true });
@@ -41,8 +40,9 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
     this.byStatus = this.root.openDB<string, string>({ name: 'by-status', encoding: 'string' });
     this.keys = this.root.openDB<string, string>({ name: 'idempotency-keys', encoding: 'string' });
     // LMDB syncs the file's contents, never its directory entry: without this a power loss could
-    // take the whole file (and every flushed record) with it.
-    if (this.durable) await syncDir(dirname(this.path));
+    // take the whole file (and every flushed record) with it. After the open, so that everything
+    // this makes exists before it waits for a disk.
+    if (this.durable) await allOrFirstError([syncMadeDirs(dirname(this.path), made), syncDir(dirname(this.path))]);
   }
 
   async onApplicationShutdown(): Promise<void> {

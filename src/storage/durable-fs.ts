@@ -228,7 +228,11 @@ function settle(): void {}
  * directory and process.
  */
 export async function mkdirDurable(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+  await syncMadeDirs(dir, await mkdir(dir, { recursive: true }));
+}
+
+/** The syncs of `mkdirDurable`, for a caller that ran `mkdir(dir, { recursive: true })` itself (`first`: what it resolved to). */
+export async function syncMadeDirs(dir: string, first: string | undefined): Promise<void> {
   const parents = [dirname(dir)];
   for (let made = dir; first !== undefined && made !== first && dirname(made) !== made; ) {
     made = dirname(made);
