@@ -36,6 +36,9 @@ export function freePort() {
   });
 }
 
+/** Bounds a start-up (about 2 s of CPU; far longer on a busy machine). */
+const START_TIMEOUT_MS = 60_000;
+
 const live = new Set();
 process.on('exit', () => {
   for (const proc of live) proc.kill('SIGKILL');
@@ -43,7 +46,7 @@ process.on('exit', () => {
 
 /**
  * Starts the service on `root` and resolves once Nest reports it listening (its own log line, not a
- * poll). Rejects with the output if it exits first.
+ * poll). Rejects with the output if it exits first or takes longer than START_TIMEOUT_MS.
  */
 export async function startService(entry, root, env = {}) {
   const port = await freePort();
@@ -72,7 +75,11 @@ export async function startService(entry, root, env = {}) {
       if (line.includes('Nest application successfully started')) resolve(true);
     });
   });
-  const ok = await Promise.race([started, exited.then(() => false)]);
+  let timer;
+  const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve(false), START_TIMEOUT_MS)));
+  const ok = await Promise.race([started, exited.then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (!ok) proc.kill('SIGKILL');
   const service = {
     pid: proc.pid,
     url: `http://127.0.0.1:${port}`,
@@ -83,14 +90,6 @@ export async function startService(entry, root, env = {}) {
     kill: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
-    },
-    /** SIGTERM, then SIGKILL after `graceMs`. */
-    stop: async (graceMs = 5_000) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      proc.kill('SIGTERM');
-      await exited;
-      clearTimeout(timer);
     },
   };
   if (!ok) throw Object.assign(new Error(`the service did not start on ${root}:\n${service.output()}`), { service });
