@@ -9,6 +9,7 @@ const src = fileURLToPath(new URL('.', import.meta.url));
  * never a higher one or a sibling at its own height: that keeps imports pointing one way, down.
  */
 const RANK: Record<string, number> = {
+  common: 0,
   domain: 0,
   storage: 1,
   records: 1,

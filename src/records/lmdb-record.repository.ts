@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { allOrFirstError, syncDir, syncMadeDirs } from '../common/durable-fs.js';
 import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
 import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import type {
@@ -36,13 +37,17 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
   ) {}
 
   async init(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    const made = await mkdir(dirname(this.path), { recursive: true });
     // separateFlushed: a write resolves once committed (visible, and safe from a process crash);
     // waiting for the disk flush as well is decided per write, see `commit`.
     this.root = open({ path: this.path, noSync: !this.durable, separateFlushed: true });
     this.records = this.root.openDB<UploadRecord, string>({ name: 'records', encoding: 'json' });
     this.byStatus = this.root.openDB<string, string>({ name: 'by-status', encoding: 'string' });
     this.keys = this.root.openDB<string, string>({ name: 'idempotency-keys', encoding: 'string' });
+    // LMDB syncs the file's contents, never its directory entry: without this a power loss could
+    // take the whole file (and every flushed record) with it. After the open, so that everything
+    // this makes exists before it waits for a disk.
+    if (this.durable) await allOrFirstError([syncMadeDirs(dirname(this.path), made), syncDir(dirname(this.path))]);
   }
 
   async onApplicationShutdown(): Promise<void> {

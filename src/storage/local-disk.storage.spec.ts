@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -40,6 +40,15 @@ describe('LocalDiskStorage', () => {
 
     await writeFile(storage.pathOf(KEY), 'other bytes of the same len');
     await expect(storage.adopt(KEY, source, expected)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('adopts a file the key already names (a power loss kept both names) and removes the source name', async () => {
+    const source = await staged();
+    await mkdir(join(root, 'files', KEY.slice(-2)), { recursive: true });
+    await link(source, storage.pathOf(KEY));
+    await expect(storage.adopt(KEY, source, expected)).resolves.toBe(true);
+    expect(existsSync(source)).toBe(false);
+    expect(await readFile(storage.pathOf(KEY))).toEqual(bytes);
   });
 
   const otherFs = existsSync('/dev/shm') ? it : it.skip;

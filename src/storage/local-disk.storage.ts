@@ -1,11 +1,21 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
-import { BatchedFileWriter, closeFd, forgetDir, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
+import {
+  BatchedFileWriter,
+  closeFd,
+  forgetDir,
+  fsyncFd,
+  isNotFound,
+  mkdirDurable,
+  openFd,
+  removeFile,
+  syncDir,
+} from '../common/durable-fs.js';
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** Temp files of puts in progress; what crashed puts leave here goes in `sweepIncomplete`. */
@@ -66,7 +76,7 @@ export class LocalDiskStorage implements StorageBackend {
       const written = fd;
       fd = undefined;
       await closeFd(written);
-      await this.renameInto(temp, key);
+      await this.placeInto(temp, key);
       if (this.durable) await syncDir(this.shardOf(key));
     } catch (err) {
       body.destroy();
@@ -81,12 +91,17 @@ export class LocalDiskStorage implements StorageBackend {
     const shard = this.shardOf(key);
     try {
       await this.ensureDir(shard);
-      await this.renameInto(sourcePath, key).catch(async (err: unknown) => {
-        // The source is gone: fine if an earlier attempt moved it, then stopped short.
-        if (!isNotFound(err) || !(await this.holds(key, expected))) throw err;
+      // A link, then the staged name goes only once the new one is durable: a rename changes two
+      // directories whose syncs persist separately, and a sync of staging/ by a concurrent upload
+      // could persist the removal before the shard's sync persisted the addition.
+      await this.placeInto(sourcePath, key, link).catch(async (err: unknown) => {
+        // ENOENT: an earlier attempt placed it and removed the source, then stopped short. EEXIST: an
+        // earlier attempt placed it, or a power loss kept both names of the file.
+        if (!(isNotFound(err) || (err as NodeJS.ErrnoException).code === 'EEXIST') || !(await this.holds(key, expected))) throw err;
       });
       // The bytes were made durable when staged; only the new directory entry needs syncing.
       if (this.durable) await syncDir(shard);
+      await removeFile(sourcePath);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
@@ -102,24 +117,26 @@ export class LocalDiskStorage implements StorageBackend {
     return hash.digest('hex') === expected.sha256;
   }
 
-  /** Renames `source` to the key's path; a shard directory removed behind our back is made again, once. */
-  private async renameInto(source: string, key: string): Promise<void> {
+  /** Renames or links `source` to the key's path; a shard directory removed behind our back is made again, once. */
+  private async placeInto(source: string, key: string, place: (from: string, to: string) => Promise<void> = rename): Promise<void> {
     const target = this.pathOf(key);
     try {
-      await rename(source, target);
+      await place(source, target);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       const shard = this.shardOf(key);
       this.made.delete(shard);
       forgetDir(shard);
       await this.ensureDir(shard);
-      await rename(source, target);
+      await place(source, target);
     }
   }
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.made.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    // Durable before anything is placed in it: a shard whose own entry is lost loses its files.
+    if (this.durable) await mkdirDurable(dir);
+    else await mkdir(dir, { recursive: true });
     this.made.add(dir);
   }
 

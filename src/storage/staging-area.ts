@@ -9,7 +9,17 @@ import { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
 import { UploadError } from '../domain/errors/upload.error.js';
 import { type ContentHash, HashThread, inlineHash } from './content-hash.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
-import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, isNotFound, openFd, removeFile, syncDir } from './durable-fs.js';
+import {
+  allOrFirstError,
+  BatchedFileWriter,
+  closeFd,
+  fsyncFd,
+  isNotFound,
+  mkdirDurable,
+  openFd,
+  removeFile,
+  syncDir,
+} from '../common/durable-fs.js';
 import { StorageError } from '../domain/errors/storage.error.js';
 
 /** A file fully received into staging: its bytes are on disk under `id`. */
@@ -60,7 +70,8 @@ export class StagingArea {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    if (this.durable) await mkdirDurable(this.dir);
+    else await mkdir(this.dir, { recursive: true });
   }
 
   /** Bytes this process has staged since it started (never decreases): cheap to read per upload. */

@@ -27,9 +27,10 @@ export interface StorageBackend {
   put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void>;
   /**
    * Optional fast path: takes over a complete, already durable local file (the staged upload) by
-   * moving it to `key`, with no copy and no second read. Resolves `false`, leaving the file where it
-   * is, when it cannot (another filesystem): the caller then falls back to `put`. Idempotent like
-   * `put`: when the file is gone because an earlier call moved it, a `key` holding `expected` counts.
+   * moving it to `key`, with no copy and no second read; the source's name may go only once the new
+   * one is durable. Resolves `false`, leaving the file where it is, when it cannot (another
+   * filesystem): the caller then falls back to `put`. Idempotent like `put`: when the file is gone
+   * because an earlier call moved it, or `key` already names it, a `key` holding `expected` counts.
    */
   adopt?(key: string, sourcePath: string, expected: ExpectedContent): Promise<boolean>;
   /** Opens the object (or a range of it); throws `StorageError` with code `ENOENT` when missing. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchedFileWriter, closeFd, forgetDir, openFd, syncDir } from './durable-fs.js';
+import { BatchedFileWriter, closeFd, forgetDir, mkdirDurable, openFd, syncDir } from './durable-fs.js';
 
 /** How many of this process's open descriptors point at `path` (Linux: /proc/self/fd). */
 async function descriptorsOf(path: string): Promise<number> {
@@ -48,6 +48,32 @@ describe('syncDir', () => {
     await expect(syncDir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
     await mkdir(dir);
     await expect(syncDir(dir)).resolves.toBeUndefined();
+  });
+});
+
+describe('mkdirDurable', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-mkdir-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  // A synced directory keeps a cached descriptor (see syncDir), which shows which ones were synced.
+  it('makes the missing directories and syncs the parent of each, but not the new leaf', async () => {
+    await mkdirDurable(join(root, 'a', 'b'));
+    expect((await stat(join(root, 'a', 'b'))).isDirectory()).toBe(true);
+    expect(await descriptorsOf(root)).toBe(1);
+    expect(await descriptorsOf(join(root, 'a'))).toBe(1);
+    expect(await descriptorsOf(join(root, 'a', 'b'))).toBe(0);
+    forgetDir(root);
+    forgetDir(join(root, 'a'));
+  });
+
+  it('syncs the parent of a directory that already existed (its maker may have died before syncing it)', async () => {
+    await mkdir(join(root, 'old'));
+    await mkdirDurable(join(root, 'old'));
+    expect(await descriptorsOf(root)).toBe(1);
+    forgetDir(root);
   });
 });
 

@@ -1,4 +1,6 @@
 import { close, fdatasync, fsync, open, unlink, writev } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
 // Plain numeric-fd calls: on the per-upload hot path fs/promises' FileHandle costs measurably more.
@@ -219,6 +221,26 @@ function startDirSync(dir: string): Promise<void> {
 
 /** A group sync's outcome belongs to its callers; the chain only needs to know it ended. */
 function ignore(): void {}
+
+/**
+ * `mkdir -p` whose result survives a power loss: a new directory's entry lives in its parent, so the
+ * parent of every directory made is synced. The parent of `dir` is synced even when `dir` already
+ * existed, since the process that made it may have died before syncing; callers do this once per
+ * directory and process.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  await syncMadeDirs(dir, await mkdir(dir, { recursive: true }));
+}
+
+/** The syncs of `mkdirDurable`, for a caller that ran `mkdir(dir, { recursive: true })` itself (`first`: what it resolved to). */
+export async function syncMadeDirs(dir: string, first: string | undefined): Promise<void> {
+  const parents = [dirname(dir)];
+  for (let made = dir; first !== undefined && made !== first && dirname(made) !== made;) {
+    made = dirname(made);
+    parents.push(dirname(made));
+  }
+  await allOrFirstError(parents.map((parent) => syncDir(parent)));
+}
 
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
