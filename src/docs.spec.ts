@@ -94,7 +94,7 @@ describe('the docs, kept equal to the code', () => {
       requestId: 'q',
     };
     const payloads: Record<string, string[]> = {
-      'file.received': Object.keys(payloadOf(FileReceivedEvent.fromRecord(record))),
+      'file.received': Object.keys(payloadOf(FileReceivedEvent.fromRecord(record, { retry: true }))),
       'file.stored': Object.keys(payloadOf(FileStoredEvent.fromRecord(record))),
       'file.failed': Object.keys(payloadOf(FileFailedEvent.fromRecord(record))),
     };

@@ -138,7 +138,7 @@ export class UploadsService {
       failedAt: undefined,
     });
     if (!result.ok) throw new UploadNotRetryableError(id, `it is ${result.current?.status ?? 'gone'} now`);
-    this.events.publish(FileReceivedEvent.fromRecord(result.record));
+    this.events.publish(FileReceivedEvent.fromRecord(result.record, { retry: true }));
     return result.record;
   }
 

@@ -25,6 +25,12 @@ export class UploadMetricsService {
     registers: [this.registry],
   });
 
+  private readonly retried = new Counter({
+    name: 'stowage_uploads_retried_total',
+    help: 'Uploads handed to storage again: retries of failed uploads, repairs of vanished bytes.',
+    registers: [this.registry],
+  });
+
   private readonly stored = new Counter({
     name: 'stowage_uploads_stored_total',
     help: 'Uploads stored in their final place.',
@@ -80,6 +86,10 @@ export class UploadMetricsService {
 
   @OnEvent(FileReceivedEvent.eventName)
   protected onReceived(event: FileReceivedEvent): void {
+    if (event.retry) {
+      this.retried.inc();
+      return;
+    }
     this.received.inc();
     this.receivedBytes.inc(event.size);
     this.size.observe(event.size);

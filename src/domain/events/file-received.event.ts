@@ -10,6 +10,11 @@ export interface FileReceivedPayload {
   receivedAt: string;
   /** The request that created the upload, so background logs can be tied to it. */
   requestId?: string;
+  /**
+   * True when an upload received earlier is handed to storage again (a retry of a failed upload, or
+   * a repair of one whose stored bytes vanished): not a new upload.
+   */
+  retry?: boolean;
 }
 
 // The payload's fields, declared once (in the payload) and assigned in the constructor.
@@ -27,8 +32,8 @@ export class FileReceivedEvent {
     Object.assign(this, payload);
   }
 
-  static fromRecord(record: UploadRecord): FileReceivedEvent {
+  static fromRecord(record: UploadRecord, { retry = false }: { retry?: boolean } = {}): FileReceivedEvent {
     const { id: uploadId, filename, mimeType, size, sha256, receivedAt, requestId } = record;
-    return new FileReceivedEvent({ uploadId, filename, mimeType, size, sha256, receivedAt, requestId });
+    return new FileReceivedEvent({ uploadId, filename, mimeType, size, sha256, receivedAt, requestId, ...(retry ? { retry } : {}) });
   }
 }

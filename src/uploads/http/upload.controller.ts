@@ -44,6 +44,7 @@ import type { Request, Response } from 'express';
 import rangeParser from 'range-parser';
 import { map, type Observable } from 'rxjs';
 import { InvalidUploadError } from '../../domain/errors/invalid-upload.error.js';
+import { asciiFilename } from '../../domain/filename.js';
 import { RangeNotSatisfiableError } from '../../domain/errors/range-not-satisfiable.error.js';
 import { ErrorResponseDto } from './dto/error-response.dto.js';
 import { ListUploadsQueryDto } from './dto/list-uploads-query.dto.js';
@@ -179,7 +180,7 @@ export class UploadController {
     const etag = `"${record.sha256}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Accept-Ranges', 'bytes');
-    if (req.headers['if-none-match'] === etag) {
+    if (noneMatch(req.headers['if-none-match'], etag)) {
       res.status(HttpStatus.NOT_MODIFIED).end();
       return;
     }
@@ -189,7 +190,8 @@ export class UploadController {
     const range = Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
     const { stream } = await this.uploads.openContent(record, range);
     res.setHeader('Content-Type', record.mimeType);
-    res.setHeader('Content-Disposition', contentDisposition(record.filename));
+    // Every non-ASCII name also gets an ASCII `filename`, so `filename*` is always sent for it.
+    res.setHeader('Content-Disposition', contentDisposition(record.filename, { fallback: asciiFilename(record.filename) }));
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (record.storedAt) res.setHeader('Last-Modified', new Date(record.storedAt).toUTCString());
     if (range) {
@@ -215,4 +217,13 @@ export class UploadController {
 /** The collection's URL path as the client called it, so Location is right wherever the module is mounted. */
 function collectionPath(req: Request): string {
   return (req.originalUrl.split('?')[0] ?? '').replace(/\/+$/, '');
+}
+
+/**
+ * RFC 9110's If-None-Match: `*`, or a list of entity tags compared weakly (`W/"x"` matches `"x"`).
+ */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }

@@ -202,7 +202,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
           requestId: result.record.requestId,
           repaired: true,
         });
-        this.events.publish(FileReceivedEvent.fromRecord(result.record));
+        this.events.publish(FileReceivedEvent.fromRecord(result.record, { retry: true }));
       }
       return;
     }
