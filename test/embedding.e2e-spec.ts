@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { ConsoleLogger } from '@nestjs/common';
+import { jest } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import type { UploadRecordRepository } from 'stowage';
 import request from 'supertest';
@@ -193,6 +195,39 @@ describe('a host test module with the in-memory record store', () => {
       await app.close();
     } finally {
       await root.cleanup();
+    }
+  });
+});
+
+describe("a host that keeps Nest's default console logger", () => {
+  it('gets readable lines from Stowage, with no Object(…) blocks and no empty fields', async () => {
+    const root = await stowageTesting.createTempStorageRoot();
+    process.env.FILES_DIR = root.path;
+    const written: string[] = [];
+    const capture = (chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
+      const app = await moduleRef.createNestApplication({ logger: new ConsoleLogger({ colors: false }) }).init();
+      const uploads = app.get(stowage.UploadsService);
+      const { id } = await uploads.upload(Readable.from([Buffer.from('plain text\n')]), { filename: 'plain.txt', mimeType: 'text/plain' });
+      await uploads.waitUntilSettled(id, { timeoutMs: 5000 });
+      await app.close();
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+      await root.cleanup();
+    }
+    const stowageLines = written.filter((l) => l.includes('upload.'));
+    expect(stowageLines.some((l) => /upload received event=upload\.received uploadId=\S+ size=11 mimeType=text\/plain/.test(l))).toBe(true);
+    expect(stowageLines.some((l) => /upload stored event=upload\.stored uploadId=\S+ size=11 attempt=1/.test(l))).toBe(true);
+    for (const line of stowageLines) {
+      expect(line).not.toMatch(/Object\(\d+\)/);
+      expect(line).not.toMatch(/=undefined\b/);
     }
   });
 });

@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
-import { serviceEntry } from './support/service-process.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, serviceEntry, spawnService, waitHealthy } from './support/service-process.js';
+import { until } from './support/until.js';
 
 /** Runs the compiled `main.js` with `env` until it exits (it must, with a bad configuration). */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
@@ -38,5 +42,40 @@ describe('Start-up configuration (e2e, real process)', () => {
         '  - SHUTDOWN_TIMEOUT_MS is not a duration (got "soon"); expected milliseconds, or a number with a unit: 500ms, 30s, 5m, 24h\n',
     );
     expect(stdout).toBe('');
+  });
+
+  it('says where it listens, and where the docs and the upload page are, once started', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-startup-'));
+    const port = await freePort();
+    const service = spawnService('main.js', { PORT: String(port), UPLOAD_DIR: root, LOG_LEVEL: 'info' });
+    try {
+      await waitHealthy(service, `http://127.0.0.1:${port}`);
+      const [started] = service.events('service.started');
+      expect(started).toMatchObject({
+        msg: `Stowage listening on http://localhost:${port}: upload page http://localhost:${port}/, API docs http://localhost:${port}/docs`,
+        url: `http://localhost:${port}`,
+        docs: `http://localhost:${port}/docs`,
+        page: `http://localhost:${port}/`,
+      });
+    } finally {
+      await service.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('prints readable lines instead of JSON with LOG_PRETTY=true', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-pretty-'));
+    const port = await freePort();
+    const service = spawnService('main.js', { PORT: String(port), UPLOAD_DIR: root, LOG_LEVEL: 'info', LOG_PRETTY: 'true' });
+    try {
+      await waitHealthy(service, `http://127.0.0.1:${port}`);
+      await until('the start-up line', async () => service.lines.find((l) => l.includes('Stowage listening on')));
+      const line = service.lines.find((l) => l.includes('Stowage listening on'))!;
+      expect(line).toMatch(/INFO.*Stowage listening on http:\/\/localhost:\d+/);
+      expect(() => JSON.parse(line) as unknown).toThrow();
+    } finally {
+      await service.stop();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

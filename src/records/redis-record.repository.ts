@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
 import { StorageError } from '../domain/errors/storage.error.js';
 import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import { CREATE_SCRIPT, DELETE_SCRIPT, LIST_SCRIPT, TRANSITION_SCRIPT } from './redis-record.scripts.js';
 import type { ListRecordsQuery, TransitionResult, UploadRecordRepository } from './upload-record-repository.interface.js';
+import { StructuredLogger } from '../common/structured-logger.js';
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 type Flat = string[];
@@ -19,7 +20,7 @@ const BATCH = 500;
  * script, atomic in Redis. Owns its client and closes it at shutdown.
  */
 export class RedisRecordRepository implements UploadRecordRepository, OnApplicationShutdown {
-  private readonly logger = new Logger(RedisRecordRepository.name);
+  private readonly logger = new StructuredLogger(RedisRecordRepository.name);
   private readonly base: string;
   private readonly scripts: Record<'create' | 'transition' | 'list' | 'remove', Script>;
 

@@ -1,9 +1,10 @@
-import { Logger } from '@nestjs/common';
+
 import type { Queue, Worker } from 'bullmq';
 import pTimeout from 'p-timeout';
 import type { RetryPolicy } from './retry-policy.js';
 import { STORAGE_BACKOFF, STORE_JOB, toJobData } from './storage-job.js';
 import type { StorageTask, StorageTaskHandler, TaskTransport } from './task-transport.interface.js';
+import { StructuredLogger } from '../common/structured-logger.js';
 
 /** How long a queue-wide backlog count is reused: `backlog()` sits on the upload hot path. */
 const BACKLOG_TTL_MS = 1_000;
@@ -16,7 +17,7 @@ const BACKLOG_TTL_MS = 1_000;
  * and a later retry of the upload must be able to queue it again.
  */
 export class BullMqTransport implements TaskTransport {
-  private readonly logger = new Logger(BullMqTransport.name);
+  private readonly logger = new StructuredLogger(BullMqTransport.name);
   private handler?: StorageTaskHandler;
   private worker?: Worker;
   private counted = { value: 0, at: 0 };

@@ -1,8 +1,9 @@
-import { Logger } from '@nestjs/common';
+
 import PQueue from 'p-queue';
 import pTimeout from 'p-timeout';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';
 import type { StorageTask, StorageTaskHandler, TaskTransport } from './task-transport.interface.js';
+import { StructuredLogger } from '../common/structured-logger.js';
 
 /**
  * The embedded default: tasks run in this process with bounded concurrency. A retry waits outside
@@ -10,7 +11,7 @@ import type { StorageTask, StorageTaskHandler, TaskTransport } from './task-tran
  * process is found again from its record at the next start.
  */
 export class InProcessTransport implements TaskTransport {
-  private readonly logger = new Logger(InProcessTransport.name);
+  private readonly logger = new StructuredLogger(InProcessTransport.name);
   private readonly queue: PQueue;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Tasks per upload, from dispatch until they settle (a retry keeps its task). */

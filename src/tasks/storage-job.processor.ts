@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { StorageError } from '../domain/errors/storage.error.js';
@@ -7,6 +7,7 @@ import type { BullMqTransport } from './bullmq.transport.js';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';
 import { fromJobData, type StorageJobData, UPLOADS_QUEUE } from './storage-job.js';
 import type { StorageTask } from './task-transport.interface.js';
+import { StructuredLogger } from '../common/structured-logger.js';
 
 /** What a worker is told by the module's options. */
 export interface StorageWorkerOptions {
@@ -23,7 +24,7 @@ export interface StorageWorkerOptions {
  * worker options.
  */
 export class StorageJobProcessor extends WorkerHost implements OnApplicationBootstrap {
-  private readonly logger = new Logger(StorageJobProcessor.name);
+  private readonly logger = new StructuredLogger(StorageJobProcessor.name);
 
   constructor(private readonly transport: BullMqTransport) {
     super();

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { StorageError } from '../domain/errors/storage.error.js';
 import { FileFailedEvent } from '../domain/events/file-failed.event.js';
@@ -12,6 +12,7 @@ import { TASK_TRANSPORT, type StorageTask, type TaskTransport } from '../tasks/t
 import { UploadEventsPublisher } from './events/upload-events.publisher.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from './module/uploads.options.js';
+import { StructuredLogger } from '../common/structured-logger.js';
 
 /**
  * Moves staged bytes to their final place. `store()` is the one core step; the `file.received`
@@ -20,7 +21,7 @@ import type { ResolvedUploadsOptions } from './module/uploads.options.js';
  */
 @Injectable()
 export class FileStorageService implements OnModuleInit {
-  private readonly logger = new Logger(FileStorageService.name);
+  private readonly logger = new StructuredLogger(FileStorageService.name);
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,

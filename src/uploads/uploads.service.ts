@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea, type StagedFile } from '../storage/staging-area.js';
@@ -18,6 +18,7 @@ import { UploadStatusService } from './upload-status.service.js';
 import { SETTLED_STATUSES, type UploadRecord, type UploadStatus } from '../domain/upload-record.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from './module/uploads.options.js';
+import { StructuredLogger } from '../common/structured-logger.js';
 
 export interface UploadMetadata {
   /** Client-side name; normalized and kept as metadata only. */
@@ -41,7 +42,7 @@ export interface UploadPage {
 /** The module's programmatic API: everything the HTTP layer does, usable from a host's own code. */
 @Injectable()
 export class UploadsService {
-  private readonly logger = new Logger(UploadsService.name);
+  private readonly logger = new StructuredLogger(UploadsService.name);
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,

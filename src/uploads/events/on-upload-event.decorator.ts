@@ -1,6 +1,7 @@
-import { Logger } from '@nestjs/common';
+
 import { OnEvent, type OnEventOptions } from '@nestjs/event-emitter';
 import type { UploadEvent } from '../../domain/events/upload-event.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 /** An upload event class: it owns its name, and its instances are what listeners receive. */
 export interface UploadEventClass<E extends UploadEvent = UploadEvent> {
@@ -10,7 +11,7 @@ export interface UploadEventClass<E extends UploadEvent = UploadEvent> {
 
 type Listener = (event: UploadEvent) => unknown;
 
-const logger = new Logger('UploadEvents');
+const logger = new StructuredLogger('UploadEvents');
 const guardedListeners = new WeakSet<Listener>();
 
 /**

@@ -1,8 +1,9 @@
-import { Logger } from '@nestjs/common';
+
 import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
 import type { BullMqTransport } from '../../tasks/bullmq.transport.js';
 import { UPLOADS_QUEUE } from '../../tasks/storage-job.js';
 import type { UploadStatusService } from '../upload-status.service.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 /**
  * Storage happens in whichever worker took the job, so `file.stored`/`file.failed` fire there, not
@@ -12,7 +13,7 @@ import type { UploadStatusService } from '../upload-status.service.js';
  */
 @QueueEventsListener(UPLOADS_QUEUE)
 export class StorageQueueEvents extends QueueEventsHost {
-  private readonly logger = new Logger(StorageQueueEvents.name);
+  private readonly logger = new StructuredLogger(StorageQueueEvents.name);
 
   constructor(
     private readonly status: UploadStatusService,

@@ -1,6 +1,7 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { UploadEvent } from '../../domain/events/upload-event.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 /**
  * Emits upload events without waiting for listeners; nothing a listener does changes the upload's
@@ -10,7 +11,7 @@ import type { UploadEvent } from '../../domain/events/upload-event.js';
  */
 @Injectable()
 export class UploadEventsPublisher {
-  private readonly logger = new Logger('UploadEvents');
+  private readonly logger = new StructuredLogger('UploadEvents');
 
   private readonly emitter: EventEmitter2;
 

@@ -1,4 +1,4 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { statusOf } from '../../domain/errors/error-codes.js';
@@ -7,6 +7,7 @@ import { StorageError } from '../../domain/errors/storage.error.js';
 import { UploadError } from '../../domain/errors/upload.error.js';
 import { UploadsUnavailableError } from '../../domain/errors/uploads-unavailable.error.js';
 import { type ErrorBody, endExchangeAfterError, errorBody } from './error-response.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 interface Answer {
   body: ErrorBody;
@@ -22,7 +23,7 @@ interface Answer {
  */
 @Catch()
 export class UploadErrorsFilter extends BaseExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger('UploadsHttp');
+  private readonly logger = new StructuredLogger('UploadsHttp');
 
   override catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();

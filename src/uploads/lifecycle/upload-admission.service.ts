@@ -1,5 +1,5 @@
 import pTimeout from 'p-timeout';
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
 import { diskSpace } from '../../storage/disk-space.js';
 import { StagingArea } from '../../storage/staging-area.js';
@@ -7,6 +7,7 @@ import { TASK_TRANSPORT, type TaskTransport } from '../../tasks/task-transport.i
 import { UploadsUnavailableError } from '../../domain/errors/uploads-unavailable.error.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 /** How long a disk or staging measurement is reused: admission must stay cheap on the hot path. */
 const MEASURE_TTL_MS = 1_000;
@@ -17,7 +18,7 @@ const MEASURE_TTL_MS = 1_000;
  */
 @Injectable()
 export class UploadAdmission implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(UploadAdmission.name);
+  private readonly logger = new StructuredLogger(UploadAdmission.name);
   private inFlight = 0;
   private closing = false;
   private idle?: () => void;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
 import { StagingArea } from '../../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../../storage/storage-backend.interface.js';
@@ -8,6 +8,7 @@ import type { UploadRecord } from '../../domain/upload-record.js';
 import { UploadEventsPublisher } from '../events/upload-events.publisher.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 export interface ReconcileFindings {
   /** When the sweep finished. */
@@ -50,7 +51,7 @@ class SweepStopped extends Error {}
  */
 @Injectable()
 export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(UploadReconciler.name);
+  private readonly logger = new StructuredLogger(UploadReconciler.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<ReconcileFindings>;
   private stopping = false;

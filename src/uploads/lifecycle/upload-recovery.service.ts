@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
 import { StagingArea } from '../../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../../storage/storage-backend.interface.js';
@@ -7,6 +7,7 @@ import { FileReceivedEvent } from '../../domain/events/file-received.event.js';
 import { UNSETTLED_STATUSES } from '../../domain/upload-record.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 /**
  * Finishes what a previous process left: every acknowledged upload still `received` or `processing`
@@ -22,7 +23,7 @@ import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
  */
 @Injectable()
 export class UploadRecoveryService implements OnApplicationBootstrap {
-  private readonly logger = new Logger(UploadRecoveryService.name);
+  private readonly logger = new StructuredLogger(UploadRecoveryService.name);
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { FileReceivedEvent } from '../../domain/events/file-received.event.js';
 import { uploadIdFloor } from '../../domain/upload-id.js';
 import { UNSETTLED_STATUSES, type UploadRecord } from '../../domain/upload-record.js';
@@ -6,6 +6,7 @@ import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../rec
 import { TASK_TRANSPORT, type TaskTransport } from '../../tasks/task-transport.interface.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
+import { StructuredLogger } from '../../common/structured-logger.js';
 
 /** Records read per repository call. */
 const PAGE = 256;
@@ -20,7 +21,7 @@ const PAGE = 256;
  */
 @Injectable()
 export class UploadRedriver implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(UploadRedriver.name);
+  private readonly logger = new StructuredLogger(UploadRedriver.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
 
