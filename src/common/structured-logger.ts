@@ -48,7 +48,9 @@ export class StructuredLogger {
       return;
     }
     const { msg, err, ...rest } = present;
-    const pairs = Object.entries(rest).map(([key, value]) => `${key}=${typeof value === 'string' ? value : inspect(value, { breakLength: Infinity })}`);
+    const pairs = Object.entries(rest).map(
+      ([key, value]) => `${key}=${typeof value === 'string' ? value : inspect(value, { breakLength: Infinity })}`,
+    );
     const text = [msg, ...pairs].join(' ');
     if (level === 'error' && err instanceof Error) this.logger.error(text, err.stack);
     else this.logger[level](err === undefined ? text : `${text} err=${err instanceof Error ? err.message : inspect(err)}`);

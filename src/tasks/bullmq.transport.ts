@@ -1,4 +1,3 @@
-
 import type { Queue, Worker } from 'bullmq';
 import pTimeout from 'p-timeout';
 import type { RetryPolicy } from './retry-policy.js';

@@ -1,4 +1,3 @@
-
 import PQueue from 'p-queue';
 import pTimeout from 'p-timeout';
 import { backoffDelay, type RetryPolicy } from './retry-policy.js';

@@ -1,4 +1,3 @@
-
 import { OnEvent, type OnEventOptions } from '@nestjs/event-emitter';
 import type { UploadEvent } from '../../domain/events/upload-event.js';
 import { StructuredLogger } from '../../common/structured-logger.js';

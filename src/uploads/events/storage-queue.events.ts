@@ -1,4 +1,3 @@
-
 import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
 import type { BullMqTransport } from '../../tasks/bullmq.transport.js';
 import { UPLOADS_QUEUE } from '../../tasks/storage-job.js';
