@@ -10,7 +10,8 @@ import { Test } from '@nestjs/testing';
 import type { UploadRecordRepository } from 'stowage';
 import request from 'supertest';
 import { type CapturedLog, CapturingLogger } from './support/capturing-logger.js';
-import { installedPackage, installPackedStowage } from './support/packed-stowage.js';
+import { installFootprint } from './support/install-footprint.js';
+import { installedPackage, installPackedStowage, packedTarball } from './support/packed-stowage.js';
 import type { FileIndexedEvent } from './host-app/file-indexer.listener.js';
 import type { HostApp } from './host-app/start-host-app.js';
 
@@ -270,6 +271,15 @@ describe('the published package', () => {
     );
     expect(files.filter((f) => /\.spec\.|^src\/|^test\//.test(f))).toEqual([]);
   });
+
+  it("installs into a Nest host with at most 30 packages of its own (the standalone app's extras are optional peers)", async () => {
+    const { host, added } = await installFootprint(packedTarball, join(repo, 'test-output'));
+    expect(host).toBeGreaterThan(30);
+    expect(added.length).toBeLessThanOrEqual(30);
+    for (const appOnly of ['@nestjs/swagger', '@nestjs/terminus', 'bullmq', 'ioredis', 'pino-pretty', 'prom-client', '@nestjs/config']) {
+      expect(added.filter((p) => p.startsWith(`${appOnly}@`))).toEqual([]);
+    }
+  }, 240_000);
 
   it('shows in docs/EMBEDDING.md exactly the host app code this suite runs', async () => {
     const doc = await readFile(join(repo, 'docs', 'EMBEDDING.md'), 'utf8');

@@ -44,7 +44,8 @@ describe('StagingArea.receive', () => {
     expect(staged).toMatchObject({ size: 40 * MiB + 12_345, sha256: expected.digest('hex') });
     const onDisk = await readFile(staging.pathOf(staged.id));
     expect(createHash('sha256').update(onDisk).digest('hex')).toBe(staged.sha256);
-  });
+    // 40 MiB through fsyncs: seconds on a disk shared with other work, so more than jest's default 5 s.
+  }, 30_000);
 
   it('leaves nothing behind when the source fails while writes and a flush are in flight', async () => {
     await expect(staging.receive(source(64 * MiB, 33 * MiB), options)).rejects.toThrow('client went away');

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const hostApp = join(repo, 'test', 'host-app');
+/** The last packed tarball, kept for the suite that measures what installing it brings. */
+export const packedTarball = join(repo, 'test-output', 'stowage.tgz');
 /** Where the host app finds `stowage`, as if `npm install ./stowage-x.y.z.tgz` had put it there. */
 export const installedPackage = join(hostApp, 'node_modules', 'stowage');
 const stamp = join(installedPackage, '.packed-at');
@@ -40,7 +42,7 @@ function run(command: string, args: string[], cwd: string): string {
 export async function installPackedStowage(): Promise<void> {
   const built = (await stat(stamp).catch(() => undefined))?.mtimeMs ?? 0;
   const inputs = await Promise.all(packInputs.map((p) => newestMtime(join(repo, p))));
-  if (built > Math.max(...inputs)) return;
+  if (built > Math.max(...inputs) && (await stat(packedTarball).catch(() => undefined))) return;
 
   const work = await mkdtemp(join(tmpdir(), 'stowage-pack-'));
   // Unpacked next to its final place, then swapped in, so a half-extracted package is never used.
@@ -50,6 +52,8 @@ export async function installPackedStowage(): Promise<void> {
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });
     run('tar', ['-xzf', join(work, packed.filename), '-C', staging, '--strip-components=1'], repo);
+    await mkdir(dirname(packedTarball), { recursive: true });
+    await copyFile(join(work, packed.filename), packedTarball);
     await rm(installedPackage, { recursive: true, force: true });
     await rename(staging, installedPackage);
   } finally {

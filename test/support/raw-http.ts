@@ -31,14 +31,14 @@ export function sendRaw(port: number, request: RawSend): Promise<RawReply> {
       if (settled) return;
       settled = true;
       clearInterval(trickle);
-      resolve(parse(Buffer.concat(chunks).toString('latin1')));
+      resolve(parse(Buffer.concat(chunks)).reply);
     };
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       // We never half-close (Node's server aborts a request whose client does): stop once a whole answer is in.
-      const reply = parse(Buffer.concat(chunks).toString('latin1'));
+      const { reply, bodyBytes } = parse(Buffer.concat(chunks));
       const length = Number(reply.headers['content-length'] ?? NaN);
-      if (reply.status && Buffer.byteLength(reply.body, 'latin1') >= length) {
+      if (reply.status && bodyBytes >= length) {
         socket.destroy();
         done();
       }
@@ -64,14 +64,16 @@ export function sendRaw(port: number, request: RawSend): Promise<RawReply> {
   });
 }
 
-function parse(text: string): RawReply {
-  const split = text.indexOf('\r\n\r\n');
-  if (split < 0) return { status: 0, headers: {}, body: '' };
-  const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+/** The answer so far: headers as latin1 (as HTTP has them), the body as the UTF-8 the service sends. */
+function parse(bytes: Buffer): { reply: RawReply; bodyBytes: number } {
+  const split = bytes.indexOf('\r\n\r\n');
+  if (split < 0) return { reply: { status: 0, headers: {}, body: '' }, bodyBytes: 0 };
+  const [statusLine, ...lines] = bytes.subarray(0, split).toString('latin1').split('\r\n');
   const headers: Record<string, string> = {};
   for (const line of lines) {
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  return { status: Number(statusLine?.split(' ')[1] ?? 0), headers, body: text.slice(split + 4) };
+  const body = bytes.subarray(split + 4);
+  return { reply: { status: Number(statusLine?.split(' ')[1] ?? 0), headers, body: body.toString('utf8') }, bodyBytes: body.length };
 }

@@ -21,24 +21,18 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
   ApiBody,
-  ApiConflictResponse,
   ApiConsumes,
+  ApiErrors,
   ApiHeader,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiPartialContentResponse,
-  ApiPayloadTooLargeResponse,
   ApiProduces,
-  ApiRequestedRangeNotSatisfiableResponse,
   ApiResponse,
   ApiTags,
-  ApiUnprocessableEntityResponse,
-  ApiUnsupportedMediaTypeResponse,
-} from '@nestjs/swagger';
+} from './openapi.js';
 import contentDisposition from 'content-disposition';
 import type { Request, Response } from 'express';
 import rangeParser from 'range-parser';
@@ -55,10 +49,25 @@ import { UploadRecordDto } from './dto/upload-record.dto.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
 import type { StagedMulterFile } from './staging-storage.engine.js';
+import { errorBody } from './error-response.js';
 import { UploadErrorsFilter } from './upload-errors.filter.js';
 import { NOT_MULTIPART, UploadInterceptor } from './upload.interceptor.js';
 
 const validId = new ParseUUIDPipe({ version: '7' });
+
+/** What a 202 carries: the new record, `received`, and a note that storage goes on in the background. */
+const ACCEPTED_EXAMPLE = {
+  id: '01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d',
+  status: 'received',
+  filename: 'report.pdf',
+  mimeType: 'application/pdf',
+  size: 52817,
+  sha256: '5f2b1c0e7d7a8c3e9b1f4a6d2c8e0b7a9d3f5e1c2b4a6d8f0e2c4b6a8d0f2e4c',
+  receivedAt: '2026-12-05T12:00:00.000Z',
+  updatedAt: '2026-12-05T12:00:00.000Z',
+  attempts: 0,
+  message: 'File upload started',
+};
 const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 const validInput = new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
 
@@ -69,8 +78,13 @@ type RequestWithId = Request & { id?: string | number };
  * `UploadsModule`, which subclasses it with the route prefix; hence no path here.
  */
 @ApiTags('uploads')
+@ApiResponse({
+  status: HttpStatus.BAD_REQUEST,
+  type: ErrorResponseDto,
+  description: 'A malformed id or query (Nest validation: no code)',
+  example: errorBody(HttpStatus.BAD_REQUEST, 'Validation failed (uuid v 7 is expected)'),
+})
 @UseFilters(UploadErrorsFilter)
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Malformed request or id' })
 export class UploadController {
   constructor(
     private readonly uploads: UploadsService,
@@ -86,18 +100,21 @@ export class UploadController {
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadFormDto })
-  @ApiAcceptedResponse({ type: UploadAcceptedDto, description: 'Bytes received and staged; see Location for the status' })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto })
-  @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'The sha256 field does not match the bytes' })
-  @ApiResponse({ status: HttpStatus.INSUFFICIENT_STORAGE, type: ErrorResponseDto, description: 'The disk filled during the upload' })
-  @ApiResponse({
-    status: HttpStatus.SERVICE_UNAVAILABLE,
-    type: ErrorResponseDto,
-    description: 'Shutting down or too much work held; see Retry-After',
+  @ApiAcceptedResponse({
+    type: UploadAcceptedDto,
+    description: 'Bytes received and staged; see Location for the status',
+    example: ACCEPTED_EXAMPLE,
   })
-  @ApiResponse({ status: HttpStatus.REQUEST_TIMEOUT, type: ErrorResponseDto, description: 'The client sent too slowly' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Idempotency-Key reused with different bytes' })
+  @ApiErrors(ErrorResponseDto, {
+    INVALID_UPLOAD: 'Not multipart/form-data, no file in the field "file", more than one file, or a malformed body or Idempotency-Key',
+    UPLOAD_TOO_SLOW: 'The client sent slower than the minimum rate; the connection is closed',
+    IDEMPOTENCY_KEY_REUSED: 'The Idempotency-Key was used before with different bytes',
+    FILE_TOO_LARGE: 'The file is over the size limit: answered as soon as the limit is passed',
+    UNSUPPORTED_MEDIA_TYPE: 'The type (judged by the leading bytes and the declared type) is not allowed, or the body is compressed',
+    CHECKSUM_MISMATCH: 'The sha256 field does not match the bytes',
+    UPLOADS_UNAVAILABLE: 'Shutting down, or too much work held (backlog, staging, free disk); see Retry-After',
+    INSUFFICIENT_STORAGE: 'The disk filled during the upload',
+  })
   // Same name as the @Headers() parameter below, so the document has one optional header, not a second required one.
   @ApiHeader({
     name: 'idempotency-key',
@@ -131,8 +148,10 @@ export class UploadController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Store a failed upload again', description: 'Only for a failed upload whose staged bytes still exist.' })
   @ApiAcceptedResponse({ type: UploadRecordDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Not failed, or its staged bytes are gone' })
+  @ApiErrors(ErrorResponseDto, {
+    UPLOAD_NOT_FOUND: 'No upload has this id',
+    UPLOAD_NOT_RETRYABLE: 'The upload is not failed, or its staged bytes are gone',
+  })
   async retry(@Param('id', validId) id: string): Promise<UploadRecordDto> {
     return UploadRecordDto.from(await this.uploads.retry(id));
   }
@@ -148,7 +167,7 @@ export class UploadController {
   @Get(':id')
   @ApiOperation({ summary: 'Read an upload’s record and status' })
   @ApiOkResponse({ type: UploadRecordDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiErrors(ErrorResponseDto, { UPLOAD_NOT_FOUND: 'No upload has this id' })
   async get(@Param('id', validId) id: string): Promise<UploadRecordDto> {
     return UploadRecordDto.from(await this.uploads.get(id));
   }
@@ -161,7 +180,7 @@ export class UploadController {
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: '`event: status` messages whose data is the record (UploadRecord JSON)' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiErrors(ErrorResponseDto, { UPLOAD_NOT_FOUND: 'No upload has this id' })
   async events(@Param('id', validId) id: string): Promise<Observable<MessageEvent>> {
     await this.uploads.get(id); // a 404 must be answered before the stream starts
     return this.statuses.watch(id).pipe(map((record) => ({ type: 'status', data: UploadRecordDto.from(record) })));
@@ -172,9 +191,12 @@ export class UploadController {
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The bytes', schema: { type: 'string', format: 'binary' } })
   @ApiPartialContentResponse({ description: 'The requested range' })
-  @ApiRequestedRangeNotSatisfiableResponse({ description: 'Range outside the file' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Not stored yet' })
+  @ApiResponse({ status: HttpStatus.NOT_MODIFIED, description: 'If-None-Match holds the ETag (the SHA-256), compared weakly' })
+  @ApiErrors(ErrorResponseDto, {
+    UPLOAD_NOT_FOUND: 'No upload has this id',
+    UPLOAD_NOT_STORED: 'The upload is not stored yet',
+    RANGE_NOT_SATISFIABLE: 'The range is outside the file; Content-Range gives its size',
+  })
   async content(@Param('id', validId) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const record = await this.uploads.getStored(id);
     const etag = `"${record.sha256}"`;
@@ -208,7 +230,7 @@ export class UploadController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete an upload: its bytes and its record' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiErrors(ErrorResponseDto, { UPLOAD_NOT_FOUND: 'No upload has this id' })
   async delete(@Param('id', validId) id: string): Promise<void> {
     await this.uploads.delete(id);
   }

@@ -6,9 +6,18 @@ import { resolveQueueOptions, type UploadsTopology } from './uploads.topology.js
 import type { BullMqTransport } from '../../tasks/bullmq.transport.js';
 import { UPLOADS_QUEUE } from '../../tasks/storage-job.js';
 import { TASK_TRANSPORT } from '../../tasks/task-transport.interface.js';
+import { loadOptional } from '../../common/optional-package.js';
 
 // BullMQ, ioredis and @nestjs/bullmq are loaded only by a module instance that uses the `bullmq`
 // transport (every import of them below is dynamic): the embedded default never pays for them.
+
+/** What the `bullmq` transport needs beyond the embedded default: optional peers of `stowage`. */
+export const BULLMQ_PACKAGES = ['@nestjs/bullmq', 'bullmq', 'ioredis'] as const;
+
+/** One of the transport's files or packages; a missing package is named with the install command. */
+export function bullmqImport<T>(load: () => Promise<T>): Promise<T> {
+  return loadOptional(load, 'The bullmq transport', BULLMQ_PACKAGES);
+}
 
 /** Injection token of the module's own Redis client (records and health), present with the `bullmq` transport. */
 export const UPLOADS_REDIS = Symbol('UPLOADS_REDIS');
@@ -29,14 +38,14 @@ export const STORAGE_QUEUE_EVENTS = Symbol('STORAGE_QUEUE_EVENTS');
  */
 async function queueOptions(options: UploadsModuleOptions, topology: UploadsTopology) {
   const redis = resolveQueueOptions(options, topology).redis!;
-  const { connectRedis } = await import('../../records/redis.client.js');
+  const { connectRedis } = await bullmqImport(() => import('../../records/redis.client.js'));
   await (await connectRedis(redis.url)).quit();
   return { connection: { url: redis.url }, prefix: redis.prefix };
 }
 
 /** The module's own queue, for `forRoot`. */
 export async function storageQueue(options: UploadsModuleOptions, topology: UploadsTopology): Promise<DynamicModule> {
-  const { BullModule } = await import('@nestjs/bullmq');
+  const { BullModule } = await bullmqImport(() => import('@nestjs/bullmq'));
   return BullModule.registerQueueAsync({ name: UPLOADS_QUEUE, useFactory: () => queueOptions(options, topology) });
 }
 
@@ -45,7 +54,7 @@ export async function storageQueueAsync(
   options: ConfigurableModuleAsyncOptions<UploadsModuleOptions>,
   topology: UploadsTopology,
 ): Promise<DynamicModule> {
-  const { BullModule } = await import('@nestjs/bullmq');
+  const { BullModule } = await bullmqImport(() => import('@nestjs/bullmq'));
   const { useFactory } = options;
   if (useFactory) {
     return BullModule.registerQueueAsync({
@@ -76,7 +85,7 @@ export function bullMqProviders(role: UploadsTopology['role']): Provider[] {
     provide: STORAGE_JOB_PROCESSOR,
     inject: [RESOLVED_UPLOADS_OPTIONS, TASK_TRANSPORT],
     useFactory: async (o: ResolvedUploadsOptions, transport: BullMqTransport) => {
-      const { createStorageJobProcessor } = await import('../../tasks/storage-job.processor.js');
+      const { createStorageJobProcessor } = await bullmqImport(() => import('../../tasks/storage-job.processor.js'));
       const { storageConcurrency: concurrency, retry, queue } = o;
       return createStorageJobProcessor(
         { concurrency, retry, lockDurationMs: queue.lockDurationMs, stalledIntervalMs: queue.stalledIntervalMs },
@@ -88,7 +97,7 @@ export function bullMqProviders(role: UploadsTopology['role']): Provider[] {
     provide: STORAGE_QUEUE_EVENTS,
     inject: [UploadStatusService, TASK_TRANSPORT],
     useFactory: async (status: UploadStatusService, transport: BullMqTransport) => {
-      const { StorageQueueEvents } = await import('../events/storage-queue.events.js');
+      const { StorageQueueEvents } = await bullmqImport(() => import('../events/storage-queue.events.js'));
       return new StorageQueueEvents(status, transport);
     },
   };
@@ -96,7 +105,8 @@ export function bullMqProviders(role: UploadsTopology['role']): Provider[] {
     {
       provide: UPLOADS_REDIS,
       inject: [RESOLVED_UPLOADS_OPTIONS],
-      useFactory: async (o: ResolvedUploadsOptions) => (await import('../../records/redis.client.js')).connectRedis(o.redis!.url),
+      useFactory: async (o: ResolvedUploadsOptions) =>
+        (await bullmqImport(() => import('../../records/redis.client.js'))).connectRedis(o.redis!.url),
     },
     ...(role === 'api' ? [] : [processor]),
     ...(role === 'worker' ? [] : [queueEvents]),

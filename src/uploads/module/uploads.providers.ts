@@ -19,7 +19,7 @@ import { UploadRecoveryService } from '../lifecycle/upload-recovery.service.js';
 import { UploadRedriver } from '../lifecycle/upload-redriver.service.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
-import { UPLOADS_QUEUE_TOKEN, UPLOADS_REDIS } from './bullmq.providers.js';
+import { bullmqImport, UPLOADS_QUEUE_TOKEN, UPLOADS_REDIS } from './bullmq.providers.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
 import { UPLOADS_MODULE_OPTIONS } from './uploads.module-definition.js';
 import { resolveUploadsOptions, type ResolvedUploadsOptions, type UploadsModuleOptions } from './uploads.options.js';
@@ -52,7 +52,7 @@ export const uploadsProviders: Provider[] = [
     useFactory: async (o: ResolvedUploadsOptions, redis?: Redis) => {
       // Processes that share a queue must share records: with bullmq they live in Redis.
       if (o.transport === 'bullmq') {
-        const { RedisRecordRepository } = await import('../../records/redis-record.repository.js');
+        const { RedisRecordRepository } = await bullmqImport(() => import('../../records/redis-record.repository.js'));
         return new RedisRecordRepository(redis!, o.redis!.prefix);
       }
       const records = new LmdbRecordRepository(join(o.storageRoot, 'records.mdb'), o.durability === 'fsync');

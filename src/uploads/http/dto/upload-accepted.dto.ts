@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../openapi.js';
 import type { UploadRecord } from '../../../domain/upload-record.js';
 import { UploadRecordDto } from './upload-record.dto.js';
 

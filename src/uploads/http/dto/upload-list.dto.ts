@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../openapi.js';
 import { UploadRecordDto } from './upload-record.dto.js';
 
 /** One page of `GET /uploads`: records newest first, and the cursor of the next page. */

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../openapi.js';
 import { UPLOAD_STATUSES, type UploadRecord, type UploadStatus } from '../../../domain/upload-record.js';
 
 export class UploadFailureDto {
