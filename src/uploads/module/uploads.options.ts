@@ -73,6 +73,11 @@ export interface UploadsModuleOptions {
   /** How long shutdown waits for running storage work before leaving it to the next start. @default 10000 */
   shutdownTimeoutMs?: number;
   /**
+   * How long an unfinished resumable (tus) upload lives after its last chunk; then it is expired
+   * (410) and its bytes are removed by the sweep. @default 86400000 (24 h)
+   */
+  resumableExpiryMs?: number;
+  /**
    * How often an open live-status stream (`GET /{path}/:id/events`) re-reads its record, to see
    * changes made by another process; changes made in this process are seen at once. 0 turns it off.
    * @default 1000
@@ -100,6 +105,7 @@ export interface ResolvedUploadsOptions {
   slowClient: SlowClientLimits;
   reconcileIntervalMs: number;
   staleStagingMs: number;
+  resumableExpiryMs: number;
   storage?: StorageBackend;
   transport: UploadsTopology['transport'];
   role: UploadsTopology['role'];
@@ -151,6 +157,7 @@ export function resolveUploadsOptions(
     slowClient: { minBytesPerSecond: value('slowClient.minBytesPerSecond'), windowMs: value('slowClient.windowMs') },
     reconcileIntervalMs: value('reconcileIntervalMs'),
     staleStagingMs: value('staleStagingMs'),
+    resumableExpiryMs: value('resumableExpiryMs'),
     storage: storageBackend(options.storage),
     ...topology,
     ...resolveQueueOptions(options, topology),

@@ -1,0 +1,207 @@
+import { createHash, type Hash } from 'node:crypto';
+import { constants, createReadStream, fstat, ftruncate, read } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { InsufficientStorageError } from '../domain/errors/insufficient-storage.error.js';
+import { StorageError } from '../domain/errors/storage.error.js';
+import { UploadError } from '../domain/errors/upload.error.js';
+import { SNIFF_BYTES } from './content-type.js';
+import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, openFd, syncDir } from './durable-fs.js';
+import type { StagingArea } from './staging-area.js';
+
+const fstatFd = promisify(fstat);
+const truncateFd = promisify(ftruncate);
+const readFd = promisify(read);
+const openFlags = openFd as unknown as (path: string, flags: number) => Promise<number>;
+
+/** A checksum of one chunk, as the client sent it: the algorithm's name and the raw digest. */
+export interface ChunkChecksum {
+  algorithm: 'sha1' | 'sha256' | 'md5';
+  digest: Buffer;
+}
+
+export interface AppendOptions {
+  /** Where the upload stands: the bytes go after exactly this many. */
+  offset: number;
+  /** The most the upload may hold, with this chunk; past it `tooLarge()` is thrown and the chunk dropped. */
+  maxTotal: number;
+  tooLarge: () => UploadError;
+  /** Updated with every byte kept (the whole file's running SHA-256), when the caller keeps one. */
+  hash?: Hash;
+  /** Verified once the chunk is in; a mismatch drops the chunk. */
+  checksum?: ChunkChecksum;
+  mismatch?: () => UploadError;
+  /**
+   * The file's leading bytes, once `SNIFF_BYTES` of them are known (`prefix` holds those already on
+   * disk); a rejection drops the chunk and is thrown.
+   */
+  sniff?: { prefix: Buffer; judge: (head: Buffer) => Promise<void> };
+  /** Whether an error that cuts the chunk short keeps the bytes that arrived before it (a dropped connection). */
+  keepOnError: (err: unknown) => boolean;
+}
+
+export interface AppendResult {
+  /** Bytes appended and, with durability, on stable storage. */
+  appended: number;
+  /** Leading bytes gathered but fewer than `SNIFF_BYTES`: the caller judges them when the upload ends. */
+  head?: Buffer;
+  /** Why the chunk ended early, when the bytes before it were kept. */
+  interruptedBy?: unknown;
+}
+
+/**
+ * The files of resumable uploads, in the same staging area as one-request uploads (`staging/<id>`),
+ * so a finished one is stored exactly like them. Each chunk is appended after the upload's recorded
+ * offset; anything past that offset (a chunk cut off by a crash before it was acknowledged) is cut
+ * away first, so the file always continues exactly where the acknowledged bytes end.
+ */
+export class ResumableStaging {
+  constructor(
+    private readonly staging: StagingArea,
+    private readonly durable: boolean,
+  ) {}
+
+  /** A new, empty file for `id`, its directory entry durable. */
+  async create(id: string): Promise<void> {
+    const fd = await openFd(this.staging.pathOf(id), 'wx');
+    try {
+      if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.staging.dir)]);
+    } finally {
+      await closeFd(fd);
+    }
+  }
+
+  /** Bytes on disk for `id`, or undefined when there is no file. */
+  async size(id: string): Promise<number | undefined> {
+    let fd: number;
+    try {
+      fd = await openFd(this.staging.pathOf(id), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      return (await fstatFd(fd)).size;
+    } finally {
+      await closeFd(fd);
+    }
+  }
+
+  /**
+   * Appends `source` at `options.offset`. Resolves once the bytes are written and, with durability,
+   * flushed: the caller may then record the new offset. A rejection leaves the file as it was.
+   */
+  async append(id: string, source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>, options: AppendOptions): Promise<AppendResult> {
+    const fd = await openFlags(this.staging.pathOf(id), constants.O_RDWR | constants.O_APPEND);
+    let appended = 0;
+    const writer = new BatchedFileWriter(Promise.resolve(fd), this.durable);
+    const checksum = options.checksum ? createHash(options.checksum.algorithm) : undefined;
+    let head = options.sniff && options.sniff.prefix.length < SNIFF_BYTES ? [options.sniff.prefix] : undefined;
+    let headBytes = options.sniff?.prefix.length ?? 0;
+    try {
+      const { size } = await fstatFd(fd);
+      if (size < options.offset) {
+        throw new StorageError('CONTENT_MISSING', `staged bytes of ${id} end at ${size}, before the recorded offset ${options.offset}`);
+      }
+      if (size > options.offset) await truncateFd(fd, options.offset);
+      let interruptedBy: unknown;
+      try {
+        for await (const chunk of source) {
+          if (options.offset + appended + chunk.length > options.maxTotal) throw options.tooLarge();
+          appended += chunk.length;
+          options.hash?.update(chunk);
+          checksum?.update(chunk);
+          if (head) {
+            head.push(chunk);
+            headBytes += chunk.length;
+            if (headBytes >= SNIFF_BYTES) {
+              const leading = Buffer.concat(head).subarray(0, SNIFF_BYTES);
+              head = undefined;
+              await options.sniff!.judge(leading);
+            }
+          }
+          const writing = writer.write(chunk);
+          if (writing) await writing;
+        }
+      } catch (err) {
+        if (!options.keepOnError(err)) throw err;
+        interruptedBy = err;
+      }
+      await writer.end();
+      if (checksum && !checksum.digest().equals(options.checksum!.digest)) throw options.mismatch!();
+      if (this.durable) await fsyncFd(fd);
+      return { appended, head: head && Buffer.concat(head), interruptedBy };
+    } catch (err) {
+      source.destroy?.();
+      await writer.settle();
+      // Nothing of a rejected chunk stays: the next one starts where the acknowledged bytes end.
+      await truncateFd(fd, options.offset).catch(() => undefined);
+      throw toAppendError(err);
+    } finally {
+      await closeFd(fd).catch(() => undefined);
+    }
+  }
+
+  /** The first `bytes` of the file (fewer when it is shorter). */
+  async readHead(id: string, bytes = SNIFF_BYTES): Promise<Buffer> {
+    const fd = await openFd(this.staging.pathOf(id), 'r');
+    try {
+      const buffer = Buffer.alloc(bytes);
+      const { bytesRead } = await readFd(fd, buffer, 0, bytes, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await closeFd(fd);
+    }
+  }
+
+  /** A SHA-256 of the first `length` bytes, left open to take more. */
+  async hashPrefix(id: string, length: number): Promise<Hash> {
+    const hash = createHash('sha256');
+    if (length === 0) return hash;
+    for await (const chunk of createReadStream(this.staging.pathOf(id), { start: 0, end: length - 1, highWaterMark: 1024 * 1024 })) {
+      hash.update(chunk as Buffer);
+    }
+    return hash;
+  }
+
+  /**
+   * Writes the files of `parts` one after another into a new file `id`, durably, and hashes it on
+   * the way. A failure leaves no file `id`.
+   */
+  async concatenate(id: string, parts: readonly string[]): Promise<{ size: number; sha256: string }> {
+    const path = this.staging.pathOf(id);
+    const opening = openFd(path, 'wx');
+    const writer = new BatchedFileWriter(opening, this.durable);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for (const part of parts) {
+        for await (const chunk of createReadStream(this.staging.pathOf(part), { highWaterMark: 1024 * 1024 })) {
+          size += (chunk as Buffer).length;
+          hash.update(chunk as Buffer);
+          const writing = writer.write(chunk as Buffer);
+          if (writing) await writing;
+        }
+      }
+      await writer.end();
+      const fd = await opening;
+      if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.staging.dir)]);
+      await closeFd(fd);
+    } catch (err) {
+      await writer.settle();
+      const fd = await opening.catch(() => undefined);
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
+      await this.staging.discard(id);
+      throw toAppendError(err);
+    }
+    return { size, sha256: hash.digest('hex') };
+  }
+}
+
+function toAppendError(err: unknown): Error {
+  if (err instanceof UploadError || err instanceof StorageError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new InsufficientStorageError();
+  if (typeof code === 'string' && code.startsWith('E')) return StorageError.from(err, 'append to a resumable upload');
+  return err instanceof Error ? err : new Error(String(err));
+}
