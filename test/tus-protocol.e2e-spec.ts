@@ -70,7 +70,7 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
   });
 
   it('answers 412 with Tus-Version to another protocol version or none, and creates nothing', async () => {
-    for (const headers of [{}, { 'Tus-Resumable': '0.2.2' }]) {
+    for (const headers of [{}, { 'Tus-Resumable': '0.2.2' }] as Array<Record<string, string>>) {
       const reply = await tusRequest(url, 'POST', '/uploads/tus', { ...headers, 'Upload-Length': 5 });
       expect(reply.status).toBe(412);
       expect(reply.headers).toMatchObject({ 'tus-version': '1.0.0', 'tus-resumable': '1.0.0' });
@@ -185,7 +185,8 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
   });
 
   it('creation needs exactly one of Upload-Length and Upload-Defer-Length: 1 (400), and refuses more than Tus-Max-Size (413)', async () => {
-    for (const headers of [{}, { 'Upload-Length': 5, 'Upload-Defer-Length': 1 }, { 'Upload-Defer-Length': 2 }, { 'Upload-Length': '-1' }]) {
+    const invalid: Array<Record<string, string | number>> = [{}, { 'Upload-Length': 5, 'Upload-Defer-Length': 1 }, { 'Upload-Defer-Length': 2 }, { 'Upload-Length': '-1' }];
+    for (const headers of invalid) {
       expect((await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, ...headers })).status).toBe(400);
     }
     const bad = await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Length': 5, 'Upload-Metadata': 'filename not*base64' });
