@@ -21,7 +21,7 @@ const STATUS_TEXT = {
 const RECONNECTS = 5;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Retries of a chunk after a network error or a 5xx, long enough to ride out a server restart. */
-const RETRY_DELAYS = [0, 1000, 2000, 3000, 5000, 8000, 13000, 21000, 30000];
+const RETRY_DELAYS = [0, 1000, 2000, 3000, 4000, 5000, 5000, 5000, 10000, 10000, 20000, 30000];
 
 /** Items on the page, by upload id (and, while uploading, by Uppy's file id). */
 const items = new Map();
