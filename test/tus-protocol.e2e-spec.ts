@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -14,7 +15,25 @@ import { heldPatch, TUS, tusMetadata, tusRequest, type TusReply } from './suppor
 import { until } from './support/until.js';
 
 const OFFSET_STREAM = { ...TUS, 'Content-Type': 'application/offset+octet-stream' };
-const PNG_HEAD = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+/** A real 1×1 PNG, padded after its end to `size` bytes. */
+function pngFile(size: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
+  const image = Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.from([0, 255, 0, 0, 255]))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  return Buffer.concat([image, Buffer.alloc(size - image.length)]);
+}
 
 function idOf(reply: TusReply): string {
   const location = reply.headers.location ?? '';
@@ -346,7 +365,7 @@ describe('tus 1.0 protocol: types, admission, expiry (e2e)', () => {
       expect((await tusRequest(url, 'HEAD', `/uploads/tus/${liar}`, TUS)).status).toBe(404);
 
       const real = idOf(await tusRequest(url, 'POST', '/uploads/tus', png));
-      const bytes = Buffer.concat([PNG_HEAD, randomFile(5000 - PNG_HEAD.length)]);
+      const bytes = pngFile(5000);
       expect((await tusRequest(url, 'PATCH', `/uploads/tus/${real}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, bytes)).status).toBe(204);
       expect(await t.uploads.waitUntilSettled(real)).toMatchObject({ mimeType: 'image/png' });
       expect(await t.staged()).toEqual([]);

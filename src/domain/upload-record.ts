@@ -29,7 +29,10 @@ export interface UploadRecord {
   error?: UploadFailure;
   idempotencyKey?: string;
   requestId?: string;
-  /** A resumable upload's bytes received so far (equal to `size` while `receiving`). */
+  /**
+   * A resumable upload's bytes received so far (equal to `size` while `receiving`), as last recorded;
+   * the staged file's length is the durable truth (see `ResumableUploadsService`).
+   */
   offset?: number;
   /** A resumable upload's declared total size; absent while its length is deferred. */
   length?: number;
@@ -49,6 +52,11 @@ export interface ResumableState {
   declaredMimeType?: string;
   /** Whether `mimeType` has been judged from the leading bytes yet. */
   typeChecked?: boolean;
+  /**
+   * A chunk with a checksum is being written from this offset: until it is verified the upload
+   * stands here, and bytes past it (left by a crash) are cut away before the next chunk.
+   */
+  pendingFrom?: number;
 }
 
 export const SETTLED_STATUSES: readonly UploadStatus[] = ['stored', 'failed'];

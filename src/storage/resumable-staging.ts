@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants, createReadStream, fstat, ftruncate, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -8,10 +8,16 @@ import { UploadError } from '../domain/errors/upload.error.js';
 import { SNIFF_BYTES } from './content-type.js';
 import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, openFd, syncDir } from './durable-fs.js';
 import type { StagingArea } from './staging-area.js';
+import { StagedFileHasher } from './staged-file-hasher.js';
 
 const fstatFd = promisify(fstat);
 const truncateFd = promisify(ftruncate);
 const readFd = promisify(read);
+/**
+ * A chunk's bytes are flushed in the background every this many bytes: a tus client waits for each
+ * chunk's answer before it sends the next, so whatever the last flush leaves is time the link idles.
+ */
+const CHUNK_FLUSH_BYTES = 2 * 1024 * 1024;
 const openFlags = openFd as unknown as (path: string, flags: number) => Promise<number>;
 
 /** A checksum of one chunk, as the client sent it: the algorithm's name and the raw digest. */
@@ -26,8 +32,6 @@ export interface AppendOptions {
   /** The most the upload may hold, with this chunk; past it `tooLarge()` is thrown and the chunk dropped. */
   maxTotal: number;
   tooLarge: () => UploadError;
-  /** Updated with every byte kept (the whole file's running SHA-256), when the caller keeps one. */
-  hash?: Hash;
   /** Verified once the chunk is in; a mismatch drops the chunk. */
   checksum?: ChunkChecksum;
   mismatch?: () => UploadError;
@@ -56,10 +60,19 @@ export interface AppendResult {
  * away first, so the file always continues exactly where the acknowledged bytes end.
  */
 export class ResumableStaging {
+  /** Whole-file SHA-256s, computed in the background as chunks are acknowledged. */
+  readonly hasher: StagedFileHasher;
+
   constructor(
     private readonly staging: StagingArea,
     private readonly durable: boolean,
-  ) {}
+  ) {
+    this.hasher = new StagedFileHasher((id) => staging.pathOf(id));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.hasher.close();
+  }
 
   /** A new, empty file for `id`, its directory entry durable. */
   async create(id: string): Promise<void> {
@@ -94,7 +107,8 @@ export class ResumableStaging {
   async append(id: string, source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>, options: AppendOptions): Promise<AppendResult> {
     const fd = await openFlags(this.staging.pathOf(id), constants.O_RDWR | constants.O_APPEND);
     let appended = 0;
-    const writer = new BatchedFileWriter(Promise.resolve(fd), this.durable);
+    // Flushed every 2 MiB while it arrives: the flush before the chunk's answer then finds little left.
+    const writer = new BatchedFileWriter(Promise.resolve(fd), this.durable, CHUNK_FLUSH_BYTES);
     const checksum = options.checksum ? createHash(options.checksum.algorithm) : undefined;
     let head = options.sniff && options.sniff.prefix.length < SNIFF_BYTES ? [options.sniff.prefix] : undefined;
     let headBytes = options.sniff?.prefix.length ?? 0;
@@ -109,7 +123,6 @@ export class ResumableStaging {
         for await (const chunk of source) {
           if (options.offset + appended + chunk.length > options.maxTotal) throw options.tooLarge();
           appended += chunk.length;
-          options.hash?.update(chunk);
           checksum?.update(chunk);
           if (head) {
             head.push(chunk);
@@ -152,16 +165,6 @@ export class ResumableStaging {
     } finally {
       await closeFd(fd);
     }
-  }
-
-  /** A SHA-256 of the first `length` bytes, left open to take more. */
-  async hashPrefix(id: string, length: number): Promise<Hash> {
-    const hash = createHash('sha256');
-    if (length === 0) return hash;
-    for await (const chunk of createReadStream(this.staging.pathOf(id), { start: 0, end: length - 1, highWaterMark: 1024 * 1024 })) {
-      hash.update(chunk as Buffer);
-    }
-    return hash;
   }
 
   /**

@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
@@ -54,29 +53,26 @@ export interface AppendChunkOptions {
   requestId?: string;
 }
 
-/** The running SHA-256 of an upload's first `offset` bytes, kept between its chunks. */
-interface HashState {
-  offset: number;
-  hash: Hash;
-}
-
-/** Hash states kept at most; past it the least recently used is dropped (and re-hashed if it resumes). */
-const MAX_HASH_STATES = 10_000;
-
 /**
  * Resumable uploads (the tus protocol's model, without HTTP): create an upload, append chunks at
  * its offset, and once the last byte is in it becomes an upload like any other: record `received`,
- * `file.received`, the same storage work. Each chunk is flushed and its new offset recorded durably
- * before the call resolves. One writer per upload at a time (`UploadLocks`).
+ * `file.received`, the same storage work. One writer per upload at a time (`UploadLocks`).
  *
- * The whole file's SHA-256 is kept running between chunks in this process. After a restart, or when
- * another process took the previous chunk, the bytes already received are hashed again from disk
- * once (logged as `upload.resumable_rehashed` with the time it took).
+ * Durability: the upload's length, metadata and expiry are written durably when it is created (and
+ * a deferred length when it is given). Its offset is the length of its staged file, which only ever
+ * holds bytes received in order: each chunk is flushed (fdatasync: data and file size) before the
+ * call resolves, so an acknowledged offset survives a crash, and bytes of a chunk cut off by one are
+ * kept as the protocol asks. The record's `offset` follows without a flush of its own; a chunk with
+ * a checksum marks its start durably first (`pendingFrom`), so unverified bytes are never adopted.
+ *
+ * The whole file's SHA-256 is computed in the background from the acknowledged bytes on disk
+ * (`StagedFileHasher`), so it is right across restarts and processes: one that did not see the
+ * earlier chunks hashes them from the file. The last chunk's answer waits for what is left of it
+ * (logged with `upload.received` as `hashWaitMs`).
  */
 @Injectable()
 export class ResumableUploadsService {
   private readonly logger = new Logger(ResumableUploadsService.name);
-  private readonly hashes = new Map<string, HashState>();
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
@@ -138,7 +134,7 @@ export class ResumableUploadsService {
         throw err;
       }
       this.logger.log({ msg: 'resumable upload created', event: 'upload.resumable_created', uploadId: id, requestId: options.requestId, length });
-      if (emptyType !== undefined) return await this.complete({ ...record, mimeType: emptyType }, createHash('sha256'));
+      if (emptyType !== undefined) return await this.complete({ ...record, mimeType: emptyType });
       return record;
     } finally {
       release();
@@ -153,7 +149,9 @@ export class ResumableUploadsService {
     const record = await this.records.get(id);
     if (!record) throw new UploadNotFoundError(id);
     if (this.expired(record)) throw new UploadExpiredError(id);
-    return record;
+    if (record.status !== 'receiving') return record;
+    const offset = record.resumable?.pendingFrom ?? (await this.files.size(id)) ?? record.offset ?? 0;
+    return { ...record, offset, size: offset };
   }
 
   /**
@@ -194,7 +192,9 @@ export class ResumableUploadsService {
       length === undefined ? new FileTooLargeError(this.options.maxFileSize) : new UploadError('FILE_TOO_LARGE', `The chunk goes past the upload's length of ${length} bytes`);
     if (options.contentLength !== undefined && offset + options.contentLength > limit) throw tooLarge();
 
-    const hash = partial ? undefined : await this.hashAt(id, offset);
+    // A chunk that may be refused whole (its checksum) marks where it starts, durably, before a byte is written.
+    const stalePending = record.resumable?.pendingFrom !== undefined;
+    if (options.checksum) await this.records.transition(id, ['receiving'], { resumable: { ...record.resumable, pendingFrom: offset } });
     const typePending = !partial && !record.resumable?.typeChecked;
     let mimeType = record.mimeType;
     let judged = false;
@@ -208,7 +208,6 @@ export class ResumableUploadsService {
         offset,
         maxTotal: limit,
         tooLarge,
-        hash,
         checksum: options.checksum,
         mismatch: () => new ChunkChecksumMismatchError(options.checksum!.algorithm),
         sniff: typePending && offset < SNIFF_BYTES ? { prefix: await this.files.readHead(id, offset), judge } : undefined,
@@ -231,15 +230,17 @@ export class ResumableUploadsService {
       }
       typeChecked = true;
     }
-    const patch = { offset: newOffset, size: newOffset, length, mimeType, resumable: { ...record.resumable, typeChecked } };
+    const patch = { offset: newOffset, size: newOffset, length, mimeType, resumable: { ...record.resumable, typeChecked, pendingFrom: undefined } };
+    // The bytes are flushed: the offset needs no flush of its own, unless the record held more than it.
+    const durable = options.checksum !== undefined || stalePending || length !== record.length;
     let updated: UploadRecord;
     if (complete && !partial) {
-      updated = await this.complete({ ...record, ...patch }, hash!);
+      updated = await this.complete({ ...record, ...patch });
     } else {
-      const moved = await this.records.transition(id, ['receiving'], { ...patch, expiresAt: this.expiryFrom(new Date()) });
+      const moved = await this.records.transition(id, ['receiving'], patch, { durable });
       if (!moved.ok) throw new UploadNotFoundError(id); // terminated meanwhile
       updated = moved.record;
-      if (hash) this.keepHash(id, { offset: newOffset, hash });
+      if (!partial && result.appended > 0) this.files.hasher.advance(id, newOffset);
     }
     if (result.interruptedBy !== undefined) throw result.interruptedBy;
     return updated;
@@ -308,7 +309,7 @@ export class ResumableUploadsService {
     const unlock = await this.locks.acquire(id);
     if (!unlock) throw new UploadLockedError(id);
     try {
-      this.hashes.delete(id);
+      this.files.hasher.forget(id);
       await this.uploads.delete(id);
     } finally {
       await unlock();
@@ -364,20 +365,23 @@ export class ResumableUploadsService {
   }
 
   private async remove(id: string): Promise<void> {
-    this.hashes.delete(id);
+    this.files.hasher.forget(id);
     await this.uploads.delete(id).catch((err: unknown) => {
       if (!(err instanceof UploadNotFoundError)) throw err;
     });
   }
 
   /** The last byte is in: the upload becomes `received` and goes the way of every upload. */
-  private async complete(record: UploadRecord, hash: Hash): Promise<UploadRecord> {
-    this.hashes.delete(record.id);
+  private async complete(record: UploadRecord): Promise<UploadRecord> {
+    const size = record.offset ?? 0;
+    const waiting = process.hrtime.bigint();
+    const sha256 = await this.files.hasher.digest(record.id, size);
+    const hashWaitMs = Number((process.hrtime.bigint() - waiting) / 1_000_000n);
     const done = await this.records.transition(record.id, ['receiving'], {
       status: 'received',
-      size: record.offset ?? 0,
-      length: record.offset ?? 0,
-      sha256: hash.digest('hex'),
+      size,
+      length: size,
+      sha256,
       mimeType: record.mimeType,
       resumable: record.resumable,
       receivedAt: new Date().toISOString(),
@@ -385,12 +389,12 @@ export class ResumableUploadsService {
       expiresAt: undefined,
     });
     if (!done.ok) throw new UploadNotFoundError(record.id);
-    this.received(done.record);
+    this.received(done.record, hashWaitMs);
     return done.record;
   }
 
   /** The same log line and event as an upload made in one request. */
-  private received(record: UploadRecord): void {
+  private received(record: UploadRecord, hashWaitMs?: number): void {
     this.logger.log({
       msg: 'upload received',
       event: 'upload.received',
@@ -399,6 +403,7 @@ export class ResumableUploadsService {
       size: record.size,
       mimeType: record.mimeType,
       resumable: true,
+      hashWaitMs,
     });
     this.events.publish(FileReceivedEvent.fromRecord(record));
   }
@@ -410,30 +415,6 @@ export class ResumableUploadsService {
     if (given > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
     if (given < (record.offset ?? 0)) throw new InvalidUploadError(`Upload-Length ${given} is less than the bytes already received`);
     return given;
-  }
-
-  /** A copy of the running hash at `offset`, from memory, or from the bytes on disk after a restart. */
-  private async hashAt(id: string, offset: number): Promise<Hash> {
-    const kept = this.hashes.get(id);
-    if (kept && kept.offset === offset) return kept.hash.copy();
-    const started = process.hrtime.bigint();
-    const hash = await this.files.hashPrefix(id, offset);
-    if (offset > 0) {
-      this.logger.log({
-        msg: 'resumed upload re-hashed from disk',
-        event: 'upload.resumable_rehashed',
-        uploadId: id,
-        bytes: offset,
-        ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
-      });
-    }
-    return hash;
-  }
-
-  private keepHash(id: string, state: HashState): void {
-    this.hashes.delete(id);
-    this.hashes.set(id, state);
-    if (this.hashes.size > MAX_HASH_STATES) this.hashes.delete(this.hashes.keys().next().value!);
   }
 
   private expiryFrom(now: Date): string {
