@@ -40,6 +40,7 @@ const plan = buildPlan(
 );
 const toStart = options.servers.filter((d) => plan.some((t) => t.key === d.key));
 const scaleOutWanted = config.figures.includes('scale-out') && options.servers.some((d) => d.key === 'service');
+const tusWanted = config.figures.includes('tus') && options.servers.some((d) => d.key === 'service');
 
 /** What the measuring modules share: the config, the per-server state and the problems they book. */
 const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log };
@@ -105,7 +106,7 @@ async function main() {
   }
 
   // 1. Production build of the service (the scale-out figure runs dist/ too).
-  let fatal = toStart.some((d) => d.kind === 'service') || scaleOutWanted ? await build() : undefined;
+  let fatal = toStart.some((d) => d.kind === 'service') || scaleOutWanted || tusWanted ? await build() : undefined;
 
   // 2. Start every server (a temp storage root each), one after another so start-up is not a race.
   for (const def of toStart) {
@@ -144,6 +145,9 @@ async function main() {
 
   // 7. Scale-out, with every server above stopped so it has the machine to itself.
   const scaleOut = scaleOutWanted ? await measureScaleOut(ctx) : undefined;
+  // 8. tus against one POST (bench/tus.mjs), the machine to itself too.
+  const { measureTus } = await import('./tus.mjs');
+  const tus = tusWanted && !fatal ? await measureTus({ root: ROOT, tmpRoot: temp.dir, size: config.largeSize, runs: config.runs, log }).catch((err) => void ctx.problems.push(`tus: ${err.message}`)) : undefined;
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
@@ -152,6 +156,7 @@ async function main() {
     config: { ...config, servers: options.servers.map((d) => d.key) },
     servers: {},
     scaleOut,
+    tus: tus && { post: tus.post, tus: tus.tus, ratio: tus.ratio, rows: tus.rows },
     problems: ctx.problems,
     elapsedS: (Date.now() - started) / 1000,
   };
@@ -166,7 +171,7 @@ async function main() {
     };
   }
 
-  const markdown = renderMarkdown(results);
+  const markdown = renderMarkdown(results) + (tus ? `\n${tus.markdown}` : '');
   mkdirSync(dirname(outPath), { recursive: true });
   writeFileSync(outPath, markdown);
   mkdirSync(dirname(resultsPath), { recursive: true });
