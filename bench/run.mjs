@@ -147,7 +147,12 @@ async function main() {
   const scaleOut = scaleOutWanted ? await measureScaleOut(ctx) : undefined;
   // 8. tus against one POST (bench/tus.mjs), the machine to itself too.
   const { measureTus } = await import('./tus.mjs');
-  const tus = tusWanted && !fatal ? await measureTus({ root: ROOT, tmpRoot: temp.dir, size: config.largeSize, runs: config.runs, log }).catch((err) => void ctx.problems.push(`tus: ${err.message}`)) : undefined;
+  const tus =
+    tusWanted && !fatal
+      ? await measureTus({ root: ROOT, tmpRoot: temp.dir, size: config.largeSize, runs: config.runs, log }).catch(
+          (err) => void ctx.problems.push(`tus: ${err.message}`),
+        )
+      : undefined;
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();

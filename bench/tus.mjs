@@ -21,7 +21,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 /** Sends `size` bytes of the bench pattern into `req` with backpressure, then ends it. */
 async function sendPattern(req, size, tail) {
   const pattern = payloadPattern();
-  for (let sent = 0; sent < size; ) {
+  for (let sent = 0; sent < size;) {
     const n = Math.min(pattern.length, size - sent);
     if (!req.write(n === pattern.length ? pattern : pattern.subarray(0, n))) await new Promise((r) => req.once('drain', r));
     sent += n;
@@ -44,17 +44,25 @@ function request(url, { method, path, headers }, body) {
 
 async function postOnce(url, size) {
   const { head, tail, contentLength } = envelope(size);
-  const res = await request(url, { method: 'POST', path: '/uploads', headers: { 'Content-Type': CONTENT_TYPE, 'Content-Length': contentLength } }, (req) => {
-    req.write(head);
-    return sendPattern(req, size, tail);
-  });
+  const res = await request(
+    url,
+    { method: 'POST', path: '/uploads', headers: { 'Content-Type': CONTENT_TYPE, 'Content-Length': contentLength } },
+    (req) => {
+      req.write(head);
+      return sendPattern(req, size, tail);
+    },
+  );
   if (res.status !== 202) throw new Error(`POST /uploads answered ${res.status}: ${res.body.slice(0, 300)}`);
   return JSON.parse(res.body).id;
 }
 
 async function tusOnce(url, size, chunk) {
   const tus = { 'Tus-Resumable': '1.0.0' };
-  const created = await request(url, { method: 'POST', path: '/uploads/tus', headers: { ...tus, 'Upload-Length': size, 'Content-Length': 0 } });
+  const created = await request(url, {
+    method: 'POST',
+    path: '/uploads/tus',
+    headers: { ...tus, 'Upload-Length': size, 'Content-Length': 0 },
+  });
   if (created.status !== 201) throw new Error(`POST /uploads/tus answered ${created.status}: ${created.body.slice(0, 300)}`);
   const location = new URL(created.headers.location, `${url}/uploads/tus`).pathname;
   for (let offset = 0; offset < size; offset += chunk) {
@@ -106,7 +114,14 @@ export async function measureTus({ root, tmpRoot, size = 1024 * MiB, chunk = 8 *
     script: 'dist/app/main.js',
     cwd: root,
     port,
-    env: { UPLOAD_DIR: resolve(tmpRoot, 'tus-bench'), DURABILITY: durability, LOG_LEVEL: 'warn', MAX_FILE_SIZE: String(size), TASK_TRANSPORT: 'memory', ROLE: 'all' },
+    env: {
+      UPLOAD_DIR: resolve(tmpRoot, 'tus-bench'),
+      DURABILITY: durability,
+      LOG_LEVEL: 'warn',
+      MAX_FILE_SIZE: String(size),
+      TASK_TRANSPORT: 'memory',
+      ROLE: 'all',
+    },
   });
   const rows = [];
   try {

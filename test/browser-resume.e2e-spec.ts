@@ -43,7 +43,9 @@ describe('The Uppy page resumes across a server restart (e2e, Chromium and the c
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * MiB });
     await page.goto(`${url}/`);
-    await page.getByLabel('Choose files to upload').setInputFiles({ name: 'forty.bin', mimeType: 'application/octet-stream', buffer: file });
+    await page
+      .getByLabel('Choose files to upload')
+      .setInputFiles({ name: 'forty.bin', mimeType: 'application/octet-stream', buffer: file });
 
     // At least one chunk (8 MiB) acknowledged, and far from done.
     const receiving = await until('a chunk to be acknowledged', async () => {

@@ -145,7 +145,10 @@ describe('In a real browser (e2e, Chromium)', () => {
       const failed = page.locator('li.upload[data-status="failed"]', { hasText: 'fails-once.txt' });
       await failed.waitFor();
       expect(await failed.getByRole('status').innerText()).toMatch(/^Failed: the bucket refused the test file/);
-      await page.locator('li.upload[data-status="stored"]', { hasText: 'kept.txt' }).getByRole('link', { name: 'Download kept.txt' }).waitFor();
+      await page
+        .locator('li.upload[data-status="stored"]', { hasText: 'kept.txt' })
+        .getByRole('link', { name: 'Download kept.txt' })
+        .waitFor();
       await page.screenshot({ path: `${OUTPUT}upload-page-recent.png` });
 
       await failed.getByRole('button', { name: 'Retry' }).click();

@@ -48,10 +48,19 @@ describe('tus-js-client against the service (e2e)', () => {
 
   it('uploads 64 MiB in 4 MiB chunks: stored, byte-identical, one file.received and one file.stored', async () => {
     const file = randomFile(64 * MiB);
-    const { url, chunks } = await tusUpload(file, { endpoint, chunkSize: 4 * MiB, metadata: { filename: 'big.bin', filetype: 'application/octet-stream' } });
+    const { url, chunks } = await tusUpload(file, {
+      endpoint,
+      chunkSize: 4 * MiB,
+      metadata: { filename: 'big.bin', filetype: 'application/octet-stream' },
+    });
     expect(chunks).toBe(16);
     const id = idOf(url);
-    expect(await t.uploads.waitUntilSettled(id)).toMatchObject({ status: 'stored', size: file.length, sha256: sha256(file), filename: 'big.bin' });
+    expect(await t.uploads.waitUntilSettled(id)).toMatchObject({
+      status: 'stored',
+      size: file.length,
+      sha256: sha256(file),
+      filename: 'big.bin',
+    });
     expect(events.filter((e) => e.uploadId === id).map((e) => e.name)).toEqual(['file.received', 'file.stored']);
     expect(await t.staged()).toEqual([]);
   });
@@ -93,7 +102,12 @@ describe('tus-js-client against the service (e2e)', () => {
     const file = randomFile(24 * MiB);
     const { url } = await tusUpload(file, { endpoint, parallelUploads: 4, metadata: { filename: 'parallel.bin' } });
     const id = idOf(url);
-    expect(await t.uploads.waitUntilSettled(id)).toMatchObject({ status: 'stored', sha256: sha256(file), size: file.length, filename: 'parallel.bin' });
+    expect(await t.uploads.waitUntilSettled(id)).toMatchObject({
+      status: 'stored',
+      sha256: sha256(file),
+      size: file.length,
+      filename: 'parallel.bin',
+    });
     expect((await t.uploads.list({ status: 'receiving' })).items).toEqual([]);
     expect((await t.staged()).filter((n) => n !== 'client-file.bin')).toEqual([]);
   });

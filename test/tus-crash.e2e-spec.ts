@@ -46,7 +46,13 @@ describe('Resumable uploads survive SIGKILL (e2e, the compiled service killed an
   /** Sends the rest from the server's offset, then checks: stored, byte-identical, the only record. */
   async function resumeAndCheck(id: string, file: Buffer): Promise<void> {
     const offset = await offsetOf(id);
-    const rest = await tusRequest(server!.url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': offset }, file.subarray(offset));
+    const rest = await tusRequest(
+      server!.url,
+      'PATCH',
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': offset },
+      file.subarray(offset),
+    );
     expect(rest.status).toBe(204);
     expect(await settledOverHttp(server!.url, id)).toMatchObject({ status: 'stored', size: file.length, sha256: sha256(file) });
     const download = await request(server!.url).get(`/uploads/${id}/content`).responseType('blob').expect(200);
@@ -64,14 +70,23 @@ describe('Resumable uploads survive SIGKILL (e2e, the compiled service killed an
       [0, 2 * MiB],
       [2 * MiB, 3 * MiB + 12_345],
     ]) {
-      const reply = await tusRequest(server.url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': from }, file.subarray(from, to));
+      const reply = await tusRequest(
+        server.url,
+        'PATCH',
+        `/uploads/tus/${id}`,
+        { ...OFFSET_STREAM, 'Upload-Offset': from },
+        file.subarray(from, to),
+      );
       expect(reply.status).toBe(204);
     }
     await kill();
 
     server = await startChildServer(env());
     expect(await offsetOf(id)).toBe(3 * MiB + 12_345);
-    expect((await request(server.url).get(`/uploads/${id}`).expect(200)).body).toMatchObject({ status: 'receiving', offset: 3 * MiB + 12_345 });
+    expect((await request(server.url).get(`/uploads/${id}`).expect(200)).body).toMatchObject({
+      status: 'receiving',
+      offset: 3 * MiB + 12_345,
+    });
     await resumeAndCheck(id, file);
   });
 
@@ -79,11 +94,20 @@ describe('Resumable uploads survive SIGKILL (e2e, the compiled service killed an
     server = await startChildServer(env());
     const file = randomFile(8 * MiB);
     const id = await create(file.length);
-    expect((await tusRequest(server.url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, file.subarray(0, MiB))).status).toBe(204);
+    expect(
+      (await tusRequest(server.url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, file.subarray(0, MiB))).status,
+    ).toBe(204);
 
-    const cut = heldPatch(server.url, `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': MiB, 'Content-Length': file.length - MiB }, file.subarray(MiB, 5 * MiB));
+    const cut = heldPatch(
+      server.url,
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': MiB, 'Content-Length': file.length - MiB },
+      file.subarray(MiB, 5 * MiB),
+    );
     cut.reply.catch(() => undefined);
-    await until('the unacknowledged chunk to reach the disk', async () => ((await stat(join(root, 'staging', id))).size > 2 * MiB ? true : undefined));
+    await until('the unacknowledged chunk to reach the disk', async () =>
+      (await stat(join(root, 'staging', id))).size > 2 * MiB ? true : undefined,
+    );
     await kill();
     cut.drop();
 

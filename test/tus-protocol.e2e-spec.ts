@@ -128,7 +128,13 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     expect(listed.body.items.map((r: { id: string }) => r.id)).toEqual([id]);
     expect((await request(t.server).get('/metrics').expect(200)).text).toMatch(/^stowage_uploads_receiving 1$/m);
 
-    const rest = await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 100_000 }, file.subarray(100_000));
+    const rest = await tusRequest(
+      url,
+      'PATCH',
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': 100_000 },
+      file.subarray(100_000),
+    );
     expect(rest.status).toBe(204);
     expect(rest.headers['upload-offset']).toBe(String(file.length));
 
@@ -150,7 +156,13 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     const id = await create({ 'Upload-Length': 10 });
     await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, '12345');
 
-    const wrongType = await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...TUS, 'Content-Type': 'application/octet-stream', 'Upload-Offset': 5 }, '67890');
+    const wrongType = await tusRequest(
+      url,
+      'PATCH',
+      `/uploads/tus/${id}`,
+      { ...TUS, 'Content-Type': 'application/octet-stream', 'Upload-Offset': 5 },
+      '67890',
+    );
     expect(wrongType.status).toBe(415);
     expect(wrongType.headers['tus-resumable']).toBe('1.0.0');
     const wrongOffset = await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 3 }, '67890');
@@ -193,7 +205,9 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     expect(reply.status).toBe(201);
     expect(reply.headers['upload-offset']).toBe('2000');
     const id = idOf(reply);
-    expect((await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 2000 }, file.subarray(2000))).status).toBe(204);
+    expect(
+      (await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 2000 }, file.subarray(2000))).status,
+    ).toBe(204);
     expect(await t.uploads.waitUntilSettled(id)).toMatchObject({ sha256: sha256(file) });
 
     const whole = randomFile(100);
@@ -204,7 +218,12 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
   });
 
   it('creation needs exactly one of Upload-Length and Upload-Defer-Length: 1 (400), and refuses more than Tus-Max-Size (413)', async () => {
-    const invalid: Array<Record<string, string | number>> = [{}, { 'Upload-Length': 5, 'Upload-Defer-Length': 1 }, { 'Upload-Defer-Length': 2 }, { 'Upload-Length': '-1' }];
+    const invalid: Array<Record<string, string | number>> = [
+      {},
+      { 'Upload-Length': 5, 'Upload-Defer-Length': 1 },
+      { 'Upload-Defer-Length': 2 },
+      { 'Upload-Length': '-1' },
+    ];
     for (const headers of invalid) {
       expect((await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, ...headers })).status).toBe(400);
     }
@@ -223,12 +242,24 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     expect(head.headers).toMatchObject({ 'upload-defer-length': '1', 'upload-offset': '0' });
     expect(head.headers['upload-length']).toBeUndefined();
     await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, file.subarray(0, 3000));
-    const last = await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 3000, 'Upload-Length': 4000 }, file.subarray(3000));
+    const last = await tusRequest(
+      url,
+      'PATCH',
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': 3000, 'Upload-Length': 4000 },
+      file.subarray(3000),
+    );
     expect(last.status).toBe(204);
     expect(await t.uploads.waitUntilSettled(id)).toMatchObject({ sha256: sha256(file), size: 4000 });
 
     const huge = await create({ 'Upload-Defer-Length': 1 });
-    const cut = await tusRequest(url, 'PATCH', `/uploads/tus/${huge}`, { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Transfer-Encoding': 'chunked' }, randomFile(1024 * 1024 + 10));
+    const cut = await tusRequest(
+      url,
+      'PATCH',
+      `/uploads/tus/${huge}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Transfer-Encoding': 'chunked' },
+      randomFile(1024 * 1024 + 10),
+    );
     expect(cut.status).toBe(413);
     expect((await tusRequest(url, 'HEAD', `/uploads/tus/${huge}`, TUS)).status).toBe(404);
     expect(await leftBehind()).toEqual({ staged: [], records: [] });
@@ -259,7 +290,13 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
 
   it('honours X-HTTP-Method-Override (PATCH, HEAD and DELETE sent as POST); other methods get 405', async () => {
     const id = await create({ 'Upload-Length': 4 });
-    const patched = await tusRequest(url, 'POST', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0, 'X-HTTP-Method-Override': 'PATCH' }, 'ab');
+    const patched = await tusRequest(
+      url,
+      'POST',
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': 0, 'X-HTTP-Method-Override': 'PATCH' },
+      'ab',
+    );
     expect(patched.status).toBe(204);
     const head = await tusRequest(url, 'POST', `/uploads/tus/${id}`, { ...TUS, 'X-HTTP-Method-Override': 'HEAD' });
     expect(head.headers['upload-offset']).toBe('2');
@@ -272,7 +309,12 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     const file = randomFile(400_000);
     const id = await create({ 'Upload-Length': file.length });
     // More than the writer gathers before its first write (128 KiB), so the file shows it.
-    const first = heldPatch(url, `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Content-Length': file.length }, file.subarray(0, 200_000));
+    const first = heldPatch(
+      url,
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Content-Length': file.length },
+      file.subarray(0, 200_000),
+    );
     await until('the first PATCH to be writing', async () => ((await stagedSize(id)) > 0 ? true : undefined));
     const second = await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, randomFile(1000));
     expect(second.status).toBe(423);
@@ -287,13 +329,22 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
   it('a PATCH whose connection drops keeps the bytes that arrived, and the upload resumes from there', async () => {
     const file = randomFile(500_000);
     const id = await create({ 'Upload-Length': file.length });
-    const cut = heldPatch(url, `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Content-Length': file.length }, file.subarray(0, 200_000));
+    const cut = heldPatch(
+      url,
+      `/uploads/tus/${id}`,
+      { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Content-Length': file.length },
+      file.subarray(0, 200_000),
+    );
     cut.reply.catch(() => undefined);
     await until('the first bytes to be written', async () => ((await stagedSize(id)) > 0 ? true : undefined));
     cut.drop();
-    const offset = Number(await until('the dropped PATCH to be recorded', async () => ((await offsetOf(id)) === '0' ? undefined : offsetOf(id))));
+    const offset = Number(
+      await until('the dropped PATCH to be recorded', async () => ((await offsetOf(id)) === '0' ? undefined : offsetOf(id))),
+    );
     expect(offset).toBe(200_000);
-    expect((await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': offset }, file.subarray(offset))).status).toBe(204);
+    expect(
+      (await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': offset }, file.subarray(offset))).status,
+    ).toBe(204);
     expect(await t.uploads.waitUntilSettled(id)).toMatchObject({ sha256: sha256(file), size: file.length });
     expect(await leftBehind()).toEqual({ staged: [], records: [] });
   });
@@ -310,7 +361,11 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     expect((await request(t.server).get(`/uploads/${parts[0]}`).expect(200)).body.status).toBe('receiving');
 
     const concat = `final;${url}/uploads/tus/${parts[0]} /uploads/tus/${parts[1]}`;
-    const final = await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Concat': concat, 'Upload-Metadata': tusMetadata({ filename: 'whole.bin' }) });
+    const final = await tusRequest(url, 'POST', '/uploads/tus', {
+      ...TUS,
+      'Upload-Concat': concat,
+      'Upload-Metadata': tusMetadata({ filename: 'whole.bin' }),
+    });
     expect(final.status).toBe(201);
     const id = idOf(final);
     const head = await tusRequest(url, 'HEAD', `/uploads/tus/${id}`, TUS);
@@ -320,14 +375,18 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
     for (const part of parts) expect((await tusRequest(url, 'HEAD', `/uploads/tus/${part}`, TUS)).status).toBe(404);
 
     const unfinished = await create({ 'Upload-Length': 10, 'Upload-Concat': 'partial' });
-    expect((await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Concat': `final;/uploads/tus/${unfinished}` })).status).toBe(400);
+    expect((await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Concat': `final;/uploads/tus/${unfinished}` })).status).toBe(
+      400,
+    );
     await tusRequest(url, 'DELETE', `/uploads/tus/${unfinished}`, TUS);
     expect(await leftBehind()).toEqual({ staged: [], records: [] });
   });
 
   it('works wherever the module is mounted: Location resolves under the mount path', async () => {
     const root = await createTempStorageRoot();
-    @Module({ imports: [EventEmitterModule.forRoot(), UploadsModule.forRoot({ path: 'api/v2/files', storageRoot: root.path, durability: 'none' })] })
+    @Module({
+      imports: [EventEmitterModule.forRoot(), UploadsModule.forRoot({ path: 'api/v2/files', storageRoot: root.path, durability: 'none' })],
+    })
     class HostModule {}
     const app = await (await Test.createTestingModule({ imports: [HostModule] }).compile()).createNestApplication({ logger: false }).init();
     try {
@@ -340,7 +399,9 @@ describe('tus 1.0 protocol (e2e, raw HTTP)', () => {
         `/public/api/v2/files/tus/${idOf(created)}`,
       );
       expect((await tusRequest(host, 'PATCH', upload.pathname, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, 'abc')).status).toBe(204);
-      await request(app.getHttpServer()).get(`/api/v2/files/${idOf(created)}`).expect(200);
+      await request(app.getHttpServer())
+        .get(`/api/v2/files/${idOf(created)}`)
+        .expect(200);
     } finally {
       await app.close();
       await root.cleanup();
@@ -353,7 +414,11 @@ describe('tus 1.0 protocol: types, admission, expiry (e2e)', () => {
     const t = await createTestApp({ ALLOWED_MIME_TYPES: 'image/png' });
     try {
       const url = await baseUrl(t.server);
-      const refused = await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Length': 5000, 'Upload-Metadata': tusMetadata({ filetype: 'text/plain' }) });
+      const refused = await tusRequest(url, 'POST', '/uploads/tus', {
+        ...TUS,
+        'Upload-Length': 5000,
+        'Upload-Metadata': tusMetadata({ filetype: 'text/plain' }),
+      });
       expect(refused.status).toBe(415);
       expect(await t.staged()).toEqual([]);
 
@@ -402,7 +467,9 @@ describe('tus 1.0 protocol: types, admission, expiry (e2e)', () => {
       const url = await baseUrl(t.server);
       const id = idOf(await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Length': 10 }));
       await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 0 }, '12345');
-      await until('the upload to expire', async () => ((await tusRequest(url, 'HEAD', `/uploads/tus/${id}`, TUS)).status === 410 ? true : undefined));
+      await until('the upload to expire', async () =>
+        (await tusRequest(url, 'HEAD', `/uploads/tus/${id}`, TUS)).status === 410 ? true : undefined,
+      );
       const late = await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': 5 }, '67890');
       expect(late.status).toBe(410);
       expect(JSON.parse(late.body)).toMatchObject({ code: 'UPLOAD_EXPIRED' });

@@ -104,7 +104,11 @@ export class ResumableStaging {
    * Appends `source` at `options.offset`. Resolves once the bytes are written and, with durability,
    * flushed: the caller may then record the new offset. A rejection leaves the file as it was.
    */
-  async append(id: string, source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>, options: AppendOptions): Promise<AppendResult> {
+  async append(
+    id: string,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    options: AppendOptions,
+  ): Promise<AppendResult> {
     const fd = await openFlags(this.staging.pathOf(id), constants.O_RDWR | constants.O_APPEND);
     let appended = 0;
     // Flushed every 2 MiB while it arrives: the flush before the chunk's answer then finds little left.

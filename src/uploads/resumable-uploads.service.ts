@@ -92,7 +92,8 @@ export class ResumableUploadsService {
   /** Creates an empty upload (`receiving`, offset 0); with length 0 it is complete at once. */
   async create(options: ResumableUploadOptions = {}): Promise<UploadRecord> {
     const { length } = options;
-    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new InvalidUploadError('Upload length must be a whole number of bytes');
+    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
+      throw new InvalidUploadError('Upload length must be a whole number of bytes');
     if (length !== undefined && length > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
     if (!options.partial && !declaredTypeAllowed(options.mimeType, this.options.allowedMimeTypes)) {
       throw new DisallowedFileTypeError(
@@ -101,7 +102,9 @@ export class ResumableUploadsService {
     }
     // An empty upload is complete at creation: its type is judged now, before anything exists.
     const emptyType =
-      length === 0 && !options.partial ? await resolveContentType(Buffer.alloc(0), options.mimeType, this.options.allowedMimeTypes) : undefined;
+      length === 0 && !options.partial
+        ? await resolveContentType(Buffer.alloc(0), options.mimeType, this.options.allowedMimeTypes)
+        : undefined;
     const release = await this.admission.admit();
     try {
       const id = uuidv7();
@@ -133,7 +136,13 @@ export class ResumableUploadsService {
         await this.uploads.discardUnaccepted(id);
         throw err;
       }
-      this.logger.log({ msg: 'resumable upload created', event: 'upload.resumable_created', uploadId: id, requestId: options.requestId, length });
+      this.logger.log({
+        msg: 'resumable upload created',
+        event: 'upload.resumable_created',
+        uploadId: id,
+        requestId: options.requestId,
+        length,
+      });
       if (emptyType !== undefined) return await this.complete({ ...record, mimeType: emptyType });
       return record;
     } finally {
@@ -160,7 +169,11 @@ export class ResumableUploadsService {
    * POST. A chunk cut short by its source (a dropped connection) keeps what arrived, unless it
    * carries a checksum; then the error is thrown after the offset is recorded.
    */
-  async append(id: string, source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>, options: AppendChunkOptions): Promise<UploadRecord> {
+  async append(
+    id: string,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    options: AppendChunkOptions,
+  ): Promise<UploadRecord> {
     const release = await this.admission.admit();
     try {
       const unlock = await this.locks.acquire(id);
@@ -189,7 +202,9 @@ export class ResumableUploadsService {
     const partial = record.resumable?.concat === 'partial';
     const limit = length ?? this.options.maxFileSize;
     const tooLarge = () =>
-      length === undefined ? new FileTooLargeError(this.options.maxFileSize) : new UploadError('FILE_TOO_LARGE', `The chunk goes past the upload's length of ${length} bytes`);
+      length === undefined
+        ? new FileTooLargeError(this.options.maxFileSize)
+        : new UploadError('FILE_TOO_LARGE', `The chunk goes past the upload's length of ${length} bytes`);
     if (options.contentLength !== undefined && offset + options.contentLength > limit) throw tooLarge();
 
     // A chunk that may be refused whole (its checksum) marks where it starts, durably, before a byte is written.
@@ -230,7 +245,13 @@ export class ResumableUploadsService {
       }
       typeChecked = true;
     }
-    const patch = { offset: newOffset, size: newOffset, length, mimeType, resumable: { ...record.resumable, typeChecked, pendingFrom: undefined } };
+    const patch = {
+      offset: newOffset,
+      size: newOffset,
+      length,
+      mimeType,
+      resumable: { ...record.resumable, typeChecked, pendingFrom: undefined },
+    };
     // The bytes are flushed: the offset needs no flush of its own, unless the record held more than it.
     const durable = options.checksum !== undefined || stalePending || length !== record.length;
     let updated: UploadRecord;
@@ -242,7 +263,12 @@ export class ResumableUploadsService {
       updated = moved.record;
       if (!partial && result.appended > 0) this.files.hasher.advance(id, newOffset);
     }
-    if (result.interruptedBy !== undefined) throw result.interruptedBy;
+    // The request is gone (nobody reads an answer); the bytes it brought are kept all the same.
+    if (result.interruptedBy !== undefined) {
+      throw result.interruptedBy instanceof Error
+        ? result.interruptedBy
+        : new Error('the chunk was cut off', { cause: result.interruptedBy });
+    }
     return updated;
   }
 
@@ -256,7 +282,8 @@ export class ResumableUploadsService {
     let total = 0;
     for (const part of parts) {
       if (part.resumable?.concat !== 'partial') throw new InvalidUploadError(`Upload ${part.id} is not a partial upload`);
-      if (part.length === undefined || part.offset !== part.length) throw new InvalidUploadError(`Partial upload ${part.id} is not complete`);
+      if (part.length === undefined || part.offset !== part.length)
+        throw new InvalidUploadError(`Partial upload ${part.id} is not complete`);
       total += part.length;
     }
     if (total > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
@@ -411,7 +438,8 @@ export class ResumableUploadsService {
   private lengthAfter(record: UploadRecord, given: number | undefined): number | undefined {
     if (given === undefined) return record.length;
     if (!Number.isSafeInteger(given) || given < 0) throw new InvalidUploadError('Upload-Length must be a whole number of bytes');
-    if (record.length !== undefined && record.length !== given) throw new InvalidUploadError(`Upload-Length is ${record.length} and cannot change`);
+    if (record.length !== undefined && record.length !== given)
+      throw new InvalidUploadError(`Upload-Length is ${record.length} and cannot change`);
     if (given > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
     if (given < (record.offset ?? 0)) throw new InvalidUploadError(`Upload-Length ${given} is less than the bytes already received`);
     return given;

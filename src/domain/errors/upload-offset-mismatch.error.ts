@@ -6,6 +6,9 @@ export class UploadOffsetMismatchError extends UploadError {
     readonly expected: number,
     given: number,
   ) {
-    super('UPLOAD_OFFSET_MISMATCH', `Upload-Offset is ${given}, but the upload is at ${expected}: ask for the offset (HEAD) and resume from there`);
+    super(
+      'UPLOAD_OFFSET_MISMATCH',
+      `Upload-Offset is ${given}, but the upload is at ${expected}: ask for the offset (HEAD) and resume from there`,
+    );
   }
 }

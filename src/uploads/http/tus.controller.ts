@@ -51,7 +51,12 @@ export class TusController {
     const concat = header(req, 'upload-concat');
     const metadata = parseMetadata(header(req, 'upload-metadata'));
     const requestId = req.id === undefined ? undefined : String(req.id);
-    const described = { filename: metadata.get('filename'), mimeType: metadata.get('filetype'), metadata: header(req, 'upload-metadata'), requestId };
+    const described = {
+      filename: metadata.get('filename'),
+      mimeType: metadata.get('filetype'),
+      metadata: header(req, 'upload-metadata'),
+      requestId,
+    };
     if (concat?.startsWith('final;')) {
       if (hasBody(req)) throw new InvalidUploadError('A final upload is made of its parts; it takes no body');
       const record = await this.resumable.concatenate(partIds(concat), { ...described, concat });
@@ -59,15 +64,22 @@ export class TusController {
       res.status(HttpStatus.CREATED).end();
       return;
     }
-    if (concat !== undefined && concat !== 'partial') throw new InvalidUploadError('Upload-Concat must be "partial" or "final;<url> <url> …"');
+    if (concat !== undefined && concat !== 'partial')
+      throw new InvalidUploadError('Upload-Concat must be "partial" or "final;<url> <url> …"');
     const length = header(req, 'upload-length');
     const deferred = header(req, 'upload-defer-length');
     if (deferred !== undefined && deferred !== '1') throw new InvalidUploadError('Upload-Defer-Length must be 1');
-    if ((length === undefined) === (deferred === undefined)) throw new InvalidUploadError('Send exactly one of Upload-Length and Upload-Defer-Length: 1');
+    if ((length === undefined) === (deferred === undefined))
+      throw new InvalidUploadError('Send exactly one of Upload-Length and Upload-Defer-Length: 1');
     const withData = hasBody(req);
-    if (withData && !isOffsetStream(req)) throw new UploadError('UNSUPPORTED_MEDIA_TYPE', `A body sent with the creation must be ${OFFSET_STREAM}`);
+    if (withData && !isOffsetStream(req))
+      throw new UploadError('UNSUPPORTED_MEDIA_TYPE', `A body sent with the creation must be ${OFFSET_STREAM}`);
     const checksum = withData ? parseChecksum(header(req, 'upload-checksum')) : undefined;
-    let record = await this.resumable.create({ ...described, length: length === undefined ? undefined : wholeNumber(length, 'Upload-Length'), partial: concat === 'partial' });
+    let record = await this.resumable.create({
+      ...described,
+      length: length === undefined ? undefined : wholeNumber(length, 'Upload-Length'),
+      partial: concat === 'partial',
+    });
     if (withData) {
       try {
         record = await this.resumable.append(record.id, req, { offset: 0, contentLength: contentLength(req), checksum, requestId });
@@ -200,9 +212,12 @@ function parseChecksum(value: string | undefined): ChunkChecksum | undefined {
   if (value === undefined) return undefined;
   const [algorithm, encoded, ...rest] = value.trim().split(' ');
   if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw new InvalidUploadError(`Upload-Checksum algorithm ${JSON.stringify(algorithm)} is not supported (supported: ${CHECKSUM_ALGORITHMS.join(', ')})`);
+    throw new InvalidUploadError(
+      `Upload-Checksum algorithm ${JSON.stringify(algorithm)} is not supported (supported: ${CHECKSUM_ALGORITHMS.join(', ')})`,
+    );
   }
-  if (!encoded || rest.length > 0 || !BASE64.test(encoded)) throw new InvalidUploadError('Upload-Checksum must be "<algorithm> <base64 digest>"');
+  if (!encoded || rest.length > 0 || !BASE64.test(encoded))
+    throw new InvalidUploadError('Upload-Checksum must be "<algorithm> <base64 digest>"');
   return { algorithm: algorithm as ChunkChecksum['algorithm'], digest: Buffer.from(encoded, 'base64') };
 }
 
@@ -212,7 +227,8 @@ function partIds(concat: string): string[] {
   if (urls.length === 0) throw new InvalidUploadError('Upload-Concat final needs the URLs of its partial uploads');
   return urls.map((url) => {
     const id = url.split('?')[0].replace(/\/+$/, '').split('/').pop() ?? '';
-    if (!UUID_V7.test(id)) throw new InvalidUploadError(`Upload-Concat names ${JSON.stringify(url)}, which is not an upload of this server`);
+    if (!UUID_V7.test(id))
+      throw new InvalidUploadError(`Upload-Concat names ${JSON.stringify(url)}, which is not an upload of this server`);
     return id;
   });
 }

@@ -168,7 +168,10 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     this.totals.staleStaging += findings.staleStaging;
     this.totals.staleIncomplete += findings.staleIncomplete;
     this.totals.expiredUploads += findings.expiredUploads;
-    if (findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete + findings.expiredUploads > 0) {
+    if (
+      findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete + findings.expiredUploads >
+      0
+    ) {
       this.logger.warn({ msg: 'reconciliation found disagreements', event: 'upload.reconciled', ...findings });
     }
     return findings;
