@@ -27,8 +27,16 @@ export interface ChunkChecksum {
 }
 
 export interface AppendOptions {
-  /** Where the upload stands: the bytes go after exactly this many. */
-  offset: number;
+  /**
+   * Where the upload stands is the file's length, unless a chunk left unverified by a crash must be
+   * cut away first: then it stands at `cutTo`.
+   */
+  cutTo?: number;
+  /**
+   * Told where the upload stands once the file is open, before a byte is read; may refuse the chunk
+   * by throwing (e.g. the client named another offset). Nothing is changed then.
+   */
+  begin: (offset: number) => Promise<void> | void;
   /** The most the upload may hold, with this chunk; past it `tooLarge()` is thrown and the chunk dropped. */
   maxTotal: number;
   tooLarge: () => UploadError;
@@ -36,15 +44,17 @@ export interface AppendOptions {
   checksum?: ChunkChecksum;
   mismatch?: () => UploadError;
   /**
-   * The file's leading bytes, once `SNIFF_BYTES` of them are known (`prefix` holds those already on
-   * disk); a rejection drops the chunk and is thrown.
+   * Judges the file's leading bytes once `SNIFF_BYTES` of them are known, when the chunk starts
+   * before them; a rejection drops the chunk and is thrown.
    */
-  sniff?: { prefix: Buffer; judge: (head: Buffer) => Promise<void> };
+  sniff?: (head: Buffer) => Promise<void>;
   /** Whether an error that cuts the chunk short keeps the bytes that arrived before it (a dropped connection). */
   keepOnError: (err: unknown) => boolean;
 }
 
 export interface AppendResult {
+  /** Where the chunk started: the upload's offset before it. */
+  offset: number;
   /** Bytes appended and, with durability, on stable storage. */
   appended: number;
   /** Leading bytes gathered but fewer than `SNIFF_BYTES`: the caller judges them when the upload ends. */
@@ -101,31 +111,35 @@ export class ResumableStaging {
   }
 
   /**
-   * Appends `source` at `options.offset`. Resolves once the bytes are written and, with durability,
-   * flushed: the caller may then record the new offset. A rejection leaves the file as it was.
+   * Appends `source` where the upload stands (see `AppendOptions`). Resolves once the bytes are
+   * written and, with durability, flushed (data and file size): the file's length is then the new,
+   * durable offset. A rejection leaves the file where the chunk started.
    */
   async append(
     id: string,
     source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
     options: AppendOptions,
   ): Promise<AppendResult> {
+    // One descriptor for the whole chunk: every call on it is a trip to the thread pool.
     const fd = await openFlags(this.staging.pathOf(id), constants.O_RDWR | constants.O_APPEND);
+    let offset: number | undefined;
     let appended = 0;
     // Flushed every 2 MiB while it arrives: the flush before the chunk's answer then finds little left.
     const writer = new BatchedFileWriter(Promise.resolve(fd), this.durable, CHUNK_FLUSH_BYTES);
     const checksum = options.checksum ? createHash(options.checksum.algorithm) : undefined;
-    let head = options.sniff && options.sniff.prefix.length < SNIFF_BYTES ? [options.sniff.prefix] : undefined;
-    let headBytes = options.sniff?.prefix.length ?? 0;
     try {
       const { size } = await fstatFd(fd);
-      if (size < options.offset) {
-        throw new StorageError('CONTENT_MISSING', `staged bytes of ${id} end at ${size}, before the recorded offset ${options.offset}`);
-      }
-      if (size > options.offset) await truncateFd(fd, options.offset);
+      const start = options.cutTo ?? size;
+      if (size < start) throw new StorageError('CONTENT_MISSING', `staged bytes of ${id} end at ${size}, before ${start}`);
+      await options.begin(start);
+      offset = start;
+      if (size > start) await truncateFd(fd, start);
+      let head = options.sniff && start < SNIFF_BYTES ? [await readAt(fd, start, 0)] : undefined;
+      let headBytes = head?.[0].length ?? 0;
       let interruptedBy: unknown;
       try {
         for await (const chunk of source) {
-          if (options.offset + appended + chunk.length > options.maxTotal) throw options.tooLarge();
+          if (start + appended + chunk.length > options.maxTotal) throw options.tooLarge();
           appended += chunk.length;
           checksum?.update(chunk);
           if (head) {
@@ -134,7 +148,7 @@ export class ResumableStaging {
             if (headBytes >= SNIFF_BYTES) {
               const leading = Buffer.concat(head).subarray(0, SNIFF_BYTES);
               head = undefined;
-              await options.sniff!.judge(leading);
+              await options.sniff!(leading);
             }
           }
           const writing = writer.write(chunk);
@@ -147,15 +161,15 @@ export class ResumableStaging {
       await writer.end();
       if (checksum && !checksum.digest().equals(options.checksum!.digest)) throw options.mismatch!();
       if (this.durable) await fsyncFd(fd);
-      return { appended, head: head && Buffer.concat(head), interruptedBy };
+      void closeFd(fd).catch(() => undefined); // nothing waits on it: the bytes are durable
+      return { offset: start, appended, head: head && Buffer.concat(head), interruptedBy };
     } catch (err) {
-      source.destroy?.();
+      // `source` is left to its owner: an HTTP request is drained after the answer, not cut off before it.
       await writer.settle();
       // Nothing of a rejected chunk stays: the next one starts where the acknowledged bytes end.
-      await truncateFd(fd, options.offset).catch(() => undefined);
-      throw toAppendError(err);
-    } finally {
+      if (offset !== undefined) await truncateFd(fd, offset).catch(() => undefined);
       await closeFd(fd).catch(() => undefined);
+      throw toAppendError(err);
     }
   }
 
@@ -163,9 +177,7 @@ export class ResumableStaging {
   async readHead(id: string, bytes = SNIFF_BYTES): Promise<Buffer> {
     const fd = await openFd(this.staging.pathOf(id), 'r');
     try {
-      const buffer = Buffer.alloc(bytes);
-      const { bytesRead } = await readFd(fd, buffer, 0, bytes, 0);
-      return buffer.subarray(0, bytesRead);
+      return await readAt(fd, bytes, 0);
     } finally {
       await closeFd(fd);
     }
@@ -203,6 +215,14 @@ export class ResumableStaging {
     }
     return { size, sha256: hash.digest('hex') };
   }
+}
+
+/** Up to `bytes` bytes of `fd` from `position`. */
+async function readAt(fd: number, bytes: number, position: number): Promise<Buffer> {
+  if (bytes === 0) return Buffer.alloc(0);
+  const buffer = Buffer.alloc(bytes);
+  const { bytesRead } = await readFd(fd, buffer, 0, bytes, position);
+  return buffer.subarray(0, bytesRead);
 }
 
 function toAppendError(err: unknown): Error {

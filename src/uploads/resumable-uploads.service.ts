@@ -158,8 +158,13 @@ export class ResumableUploadsService {
     const record = await this.records.get(id);
     if (!record) throw new UploadNotFoundError(id);
     if (this.expired(record)) throw new UploadExpiredError(id);
+    return this.current(record);
+  }
+
+  /** A record as it stands now: for an unfinished upload, the offset is its staged file's length. */
+  async current(record: UploadRecord): Promise<UploadRecord> {
     if (record.status !== 'receiving') return record;
-    const offset = record.resumable?.pendingFrom ?? (await this.files.size(id)) ?? record.offset ?? 0;
+    const offset = record.resumable?.pendingFrom ?? (await this.files.size(record.id)) ?? record.offset ?? 0;
     return { ...record, offset, size: offset };
   }
 
@@ -179,7 +184,10 @@ export class ResumableUploadsService {
       const unlock = await this.locks.acquire(id);
       if (!unlock) throw new UploadLockedError(id);
       try {
-        return await this.appendLocked(await this.get(id), source, options);
+        const record = await this.records.get(id);
+        if (!record) throw new UploadNotFoundError(id);
+        if (this.expired(record)) throw new UploadExpiredError(id);
+        return await this.appendLocked(record, source, options);
       } finally {
         await unlock();
       }
@@ -196,8 +204,6 @@ export class ResumableUploadsService {
     const { id } = record;
     if (record.resumable?.concat?.startsWith('final')) throw new UploadNotPatchableError(id, 'it is a concatenation of other uploads');
     if (record.status !== 'receiving') throw new UploadNotPatchableError(id, `it is complete (${record.status})`);
-    const offset = record.offset ?? 0;
-    if (options.offset !== offset) throw new UploadOffsetMismatchError(offset, options.offset);
     const length = this.lengthAfter(record, options.length);
     const partial = record.resumable?.concat === 'partial';
     const limit = length ?? this.options.maxFileSize;
@@ -205,11 +211,7 @@ export class ResumableUploadsService {
       length === undefined
         ? new FileTooLargeError(this.options.maxFileSize)
         : new UploadError('FILE_TOO_LARGE', `The chunk goes past the upload's length of ${length} bytes`);
-    if (options.contentLength !== undefined && offset + options.contentLength > limit) throw tooLarge();
-
-    // A chunk that may be refused whole (its checksum) marks where it starts, durably, before a byte is written.
-    const stalePending = record.resumable?.pendingFrom !== undefined;
-    if (options.checksum) await this.records.transition(id, ['receiving'], { resumable: { ...record.resumable, pendingFrom: offset } });
+    const pendingFrom = record.resumable?.pendingFrom;
     const typePending = !partial && !record.resumable?.typeChecked;
     let mimeType = record.mimeType;
     let judged = false;
@@ -217,23 +219,36 @@ export class ResumableUploadsService {
       mimeType = await resolveContentType(head, record.resumable?.declaredMimeType, this.options.allowedMimeTypes);
       judged = true;
     };
+    // Where the upload stands is found once its file is open (its length): the checks that need it run then.
+    const begin = async (offset: number) => {
+      if (options.offset !== offset) throw new UploadOffsetMismatchError(offset, options.offset);
+      if (length !== undefined && length < offset) {
+        throw new InvalidUploadError(`Upload-Length ${length} is less than the bytes already received`);
+      }
+      if (options.contentLength !== undefined && offset + options.contentLength > limit) throw tooLarge();
+      // A chunk that may be refused whole (its checksum) marks where it starts, durably, before a byte is written.
+      if (options.checksum) await this.records.transition(id, ['receiving'], { resumable: { ...record.resumable, pendingFrom: offset } });
+    };
     let result;
     try {
       result = await this.files.append(id, source, {
-        offset,
+        cutTo: pendingFrom,
+        begin,
         maxTotal: limit,
         tooLarge,
         checksum: options.checksum,
         mismatch: () => new ChunkChecksumMismatchError(options.checksum!.algorithm),
-        sniff: typePending && offset < SNIFF_BYTES ? { prefix: await this.files.readHead(id, offset), judge } : undefined,
+        sniff: typePending ? judge : undefined,
         keepOnError: (err) => !(err instanceof UploadError) && !options.checksum,
       });
     } catch (err) {
       // An upload whose bytes can never be accepted is removed, not left to expire.
-      if (err instanceof DisallowedFileTypeError || (err instanceof FileTooLargeError && length === undefined)) await this.remove(id);
+      if (err instanceof DisallowedFileTypeError || (err instanceof FileTooLargeError && length === undefined && !options.contentLength)) {
+        await this.remove(id);
+      }
       throw err;
     }
-    const newOffset = offset + result.appended;
+    const newOffset = result.offset + result.appended;
     const complete = length !== undefined && newOffset === length;
     let typeChecked = record.resumable?.typeChecked ?? false;
     if (typePending && (newOffset >= SNIFF_BYTES || complete)) {
@@ -252,15 +267,15 @@ export class ResumableUploadsService {
       mimeType,
       resumable: { ...record.resumable, typeChecked, pendingFrom: undefined },
     };
-    // The bytes are flushed: the offset needs no flush of its own, unless the record held more than it.
-    const durable = options.checksum !== undefined || stalePending || length !== record.length;
     let updated: UploadRecord;
     if (complete && !partial) {
       updated = await this.complete({ ...record, ...patch });
     } else {
-      const moved = await this.records.transition(id, ['receiving'], patch, { durable });
-      if (!moved.ok) throw new UploadNotFoundError(id); // terminated meanwhile
-      updated = moved.record;
+      updated = await this.recordProgress(
+        record,
+        patch,
+        options.checksum !== undefined || pendingFrom !== undefined || length !== record.length,
+      );
       if (!partial && result.appended > 0) this.files.hasher.advance(id, newOffset);
     }
     // The request is gone (nobody reads an answer); the bytes it brought are kept all the same.
@@ -270,6 +285,24 @@ export class ResumableUploadsService {
         : new Error('the chunk was cut off', { cause: result.interruptedBy });
     }
     return updated;
+  }
+
+  /**
+   * Records a chunk's progress. The bytes are already durable and the file's length is the offset,
+   * so the record only follows: not awaited, unless it carries state the file does not (a length
+   * given now, a checksummed chunk's mark). Writes to one record land in the order they were made.
+   */
+  private async recordProgress(record: UploadRecord, patch: Partial<UploadRecord>, durable: boolean): Promise<UploadRecord> {
+    const moving = this.records.transition(record.id, ['receiving'], patch, { durable });
+    if (durable) {
+      const moved = await moving;
+      if (!moved.ok) throw new UploadNotFoundError(record.id); // terminated meanwhile
+      return moved.record;
+    }
+    moving.catch((err: unknown) =>
+      this.logger.warn({ msg: 'could not record a chunk’s offset', event: 'upload.resumable_record_failed', uploadId: record.id, err }),
+    );
+    return { ...record, ...patch, updatedAt: new Date().toISOString() };
   }
 
   /**

@@ -53,6 +53,7 @@ import { UploadPageDto } from './dto/upload-page.dto.js';
 import { UploadRecordDto } from './dto/upload-record.dto.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
+import { ResumableUploadsService } from '../resumable-uploads.service.js';
 import type { StagedMulterFile } from './staging-storage.engine.js';
 import { UploadErrorsFilter } from './upload-errors.filter.js';
 import { NOT_MULTIPART, UploadInterceptor } from './upload.interceptor.js';
@@ -74,6 +75,7 @@ export class UploadController {
   constructor(
     private readonly uploads: UploadsService,
     private readonly statuses: UploadStatusService,
+    private readonly resumable: ResumableUploadsService,
   ) {}
 
   @Post()
@@ -149,7 +151,8 @@ export class UploadController {
   @ApiOkResponse({ type: UploadRecordDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async get(@Param('id', validId) id: string): Promise<UploadRecordDto> {
-    return UploadRecordDto.from(await this.uploads.get(id));
+    // An unfinished resumable upload shows the offset it stands at now.
+    return UploadRecordDto.from(await this.resumable.current(await this.uploads.get(id)));
   }
 
   @Sse(':id/events')
