@@ -67,8 +67,6 @@ export class BatchedFileWriter {
   constructor(
     private readonly fd: Promise<number>,
     private readonly flushInBackground: boolean,
-    /** How many written bytes a background flush waits for (with `flushInBackground`). */
-    private readonly flushEveryBytes = BACKGROUND_FLUSH_BYTES,
   ) {}
 
   /** Queues `chunk`; a promise, when there is one, must be awaited before the next write. */
@@ -116,7 +114,7 @@ export class BatchedFileWriter {
 
   private written(): void {
     this.inFlight = undefined;
-    if (this.flushInBackground && this.unflushed >= this.flushEveryBytes && !this.flushing) {
+    if (this.flushInBackground && this.unflushed >= BACKGROUND_FLUSH_BYTES && !this.flushing) {
       this.unflushed = 0;
       this.flushing = true;
       const flush = this.fd.then((fd) => fdatasyncFd(fd)).finally(() => (this.flushing = false));

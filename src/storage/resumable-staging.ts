@@ -13,11 +13,6 @@ import { StagedFileHasher } from './staged-file-hasher.js';
 const fstatFd = promisify(fstat);
 const truncateFd = promisify(ftruncate);
 const readFd = promisify(read);
-/**
- * A chunk's bytes are flushed in the background every this many bytes: a tus client waits for each
- * chunk's answer before it sends the next, so whatever the last flush leaves is time the link idles.
- */
-const CHUNK_FLUSH_BYTES = 2 * 1024 * 1024;
 const openFlags = openFd as unknown as (path: string, flags: number) => Promise<number>;
 
 /** A checksum of one chunk, as the client sent it: the algorithm's name and the raw digest. */
@@ -124,8 +119,9 @@ export class ResumableStaging {
     const fd = await openFlags(this.staging.pathOf(id), constants.O_RDWR | constants.O_APPEND);
     let offset: number | undefined;
     let appended = 0;
-    // Flushed every 2 MiB while it arrives: the flush before the chunk's answer then finds little left.
-    const writer = new BatchedFileWriter(Promise.resolve(fd), this.durable, CHUNK_FLUSH_BYTES);
+    // Flushed once, at the end: flushing a growing file also commits the filesystem's journal, and
+    // on a busy disk flushes every 2 MiB made 8 MiB chunks slower, not faster (measured with bench/tus.mjs).
+    const writer = new BatchedFileWriter(Promise.resolve(fd), this.durable);
     const checksum = options.checksum ? createHash(options.checksum.algorithm) : undefined;
     try {
       const { size } = await fstatFd(fd);
