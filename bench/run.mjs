@@ -45,6 +45,7 @@ const toStart = options.servers.filter((d) => plan.some((t) => t.key === d.key))
 const serviceWanted = (group) => config.figures.includes(group) && options.servers.some((d) => d.key === 'service');
 const scaleWanted = serviceWanted('scale');
 const scaleOutWanted = serviceWanted('scale-out');
+const tusWanted = serviceWanted('tus');
 
 /** What the measuring modules share: the config, the per-server state and the problems they book. */
 const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log };
@@ -117,7 +118,7 @@ async function main() {
     log(`FATAL: ${fatal}`);
   } else {
     // 1. Production build of the service (the scale and scale-out figures run dist/ too).
-    fatal = toStart.some((d) => d.kind === 'service') || scaleWanted || scaleOutWanted ? await build() : undefined;
+    fatal = toStart.some((d) => d.kind === 'service') || scaleWanted || scaleOutWanted || tusWanted ? await build() : undefined;
   }
 
   const codeReady = !fatal; // wrk found, and the service built
@@ -161,6 +162,14 @@ async function main() {
   // 7. Scale and scale-out start services of their own, with every server above stopped.
   const scale = scaleWanted && codeReady ? await measureScale(ctx) : undefined;
   const scaleOut = scaleOutWanted && codeReady ? await measureScaleOut(ctx) : undefined;
+  // 8. tus against one POST (bench/tus.mjs), the machine to itself too.
+  const { measureTus } = await import('./tus.mjs');
+  const tus =
+    tusWanted && codeReady
+      ? await measureTus({ root: ROOT, tmpRoot: temp.dir, size: config.largeSize, runs: config.runs, log }).catch(
+          (err) => void ctx.problems.push(`tus: ${err.message}`),
+        )
+      : undefined;
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
@@ -170,6 +179,7 @@ async function main() {
     servers: {},
     scale,
     scaleOut,
+    tus,
     problems: ctx.problems,
     elapsedS: (Date.now() - started) / 1000,
   };

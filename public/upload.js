@@ -1,45 +1,33 @@
-// The upload page: one XMLHttpRequest per file (for upload progress), then the file's status
-// followed live over the server-sent events stream until it is stored or failed.
+// The upload page: Uppy's Dashboard sends each file with the tus protocol (resumable: a dropped
+// connection or a restarted server resumes from the offset the server acknowledged), then the file's
+// status is followed live over the server-sent events stream until it is stored or failed.
+// On load the page lists the recent uploads with their status; failed ones can be retried.
 // URLs are relative, so the page also works behind a proxy that mounts the service under a prefix.
 
-const form = document.getElementById('upload-form');
 const input = document.getElementById('files');
-const dropzone = document.getElementById('dropzone');
 const apiKey = document.getElementById('api-key');
 const list = document.getElementById('uploads');
 const empty = document.getElementById('empty');
+const listError = document.getElementById('list-error');
 
 const STATUS_TEXT = {
   uploading: 'Uploading…',
+  receiving: 'Receiving…',
   received: 'Received, storing…',
   processing: 'Storing…',
   stored: 'Stored',
   failed: 'Failed',
 };
 const RECONNECTS = 5;
+const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Retries of a chunk after a network error or a 5xx, long enough to ride out a server restart. */
+const RETRY_DELAYS = [0, 1000, 2000, 3000, 4000, 5000, 5000, 5000, 10000, 10000, 20000, 30000];
 
-form.addEventListener('submit', (event) => event.preventDefault());
-input.addEventListener('change', () => {
-  uploadAll(input.files);
-  input.value = '';
-});
-for (const type of ['dragenter', 'dragover']) {
-  dropzone.addEventListener(type, (event) => {
-    event.preventDefault();
-    dropzone.classList.add('dragover');
-  });
-}
-for (const type of ['dragleave', 'drop']) {
-  dropzone.addEventListener(type, () => dropzone.classList.remove('dragover'));
-}
-dropzone.addEventListener('drop', (event) => {
-  event.preventDefault();
-  uploadAll(event.dataTransfer.files);
-});
+/** Items on the page, by upload id (and, while uploading, by Uppy's file id). */
+const items = new Map();
 
-function uploadAll(files) {
-  for (const file of Array.from(files)) upload(file);
-}
+document.getElementById('upload-form').addEventListener('submit', (event) => event.preventDefault());
+apiKey.addEventListener('change', () => void loadRecent());
 
 /** Headers for every request; the API key only when the user gave one. */
 function headers(extra = {}) {
@@ -47,34 +35,101 @@ function headers(extra = {}) {
   return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
 }
 
-function upload(file) {
-  const item = addItem(file);
-  const xhr = new XMLHttpRequest();
-  xhr.open('POST', 'uploads');
-  for (const [name, value] of Object.entries(headers({ Accept: 'application/json' }))) xhr.setRequestHeader(name, value);
-  xhr.upload.addEventListener('progress', (event) => {
-    if (!event.lengthComputable) return;
-    item.progress.max = event.total;
-    item.progress.value = event.loaded;
-    item.status.textContent = `Uploading… ${Math.floor((event.loaded / event.total) * 100)}%`;
-  });
-  xhr.addEventListener('load', () => {
-    const body = parseJson(xhr.responseText);
-    if (xhr.status !== 202 || !body?.id) {
-      showFailure(item, errorText(xhr.status, body));
-      return;
+const uppy = startUppy();
+void loadRecent();
+
+function startUppy() {
+  if (!window.Uppy) {
+    document.getElementById('no-uppy').hidden = false;
+    return undefined;
+  }
+  const { Uppy, Dashboard, Tus } = window.Uppy;
+  const instance = new Uppy({ autoProceed: true })
+    .use(Dashboard, {
+      inline: true,
+      target: '#dashboard',
+      height: 320,
+      width: '100%',
+      showProgressDetails: true,
+      proudlyDisplayPoweredByUppy: false,
+      hideProgressAfterFinish: false,
+      note: 'Drag and drop files here. Each upload can be paused and resumed.',
+    })
+    .use(Tus, {
+      endpoint: new URL('uploads/tus', document.baseURI).href,
+      chunkSize: CHUNK_BYTES,
+      retryDelays: RETRY_DELAYS,
+      removeFingerprintOnSuccess: true,
+      onBeforeRequest(req) {
+        for (const [name, value] of Object.entries(headers())) req.setHeader(name, value);
+      },
+    });
+  input.addEventListener('change', () => {
+    for (const file of Array.from(input.files)) {
+      try {
+        instance.addFile({ name: file.name, type: file.type, data: file, source: 'page' });
+      } catch {
+        // Uppy refused it (a duplicate): its own notice says so.
+      }
     }
+    input.value = '';
+  });
+  instance.on('file-added', (file) => items.set(file.id, addItem({ filename: file.name, size: file.size }, 'uploading')));
+  instance.on('upload-progress', (file, progress) => {
+    const item = items.get(file.id);
+    if (!item || !progress.bytesTotal) return;
+    item.progress.max = progress.bytesTotal;
+    item.progress.value = progress.bytesUploaded;
+    item.status.textContent = `Uploading… ${Math.floor((progress.bytesUploaded / progress.bytesTotal) * 100)}%`;
+  });
+  instance.on('upload-success', (file, response) => {
+    const item = items.get(file.id);
+    const url = response?.uploadURL ?? '';
+    const id = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
+    if (!item || !id) return;
     item.progress.max = 1;
     item.progress.value = 1;
-    item.el.dataset.id = body.id;
-    showRecord(item, body);
-    follow(item, body.id);
+    item.el.dataset.id = id;
+    items.set(id, item);
+    showRecord(item, { status: 'received' });
+    void follow(item, id);
   });
-  xhr.addEventListener('error', () => showFailure(item, 'the connection failed before the upload was accepted'));
-  xhr.addEventListener('abort', () => showFailure(item, 'the upload was cancelled'));
-  const data = new FormData();
-  data.append('file', file, file.name);
-  xhr.send(data);
+  instance.on('upload-error', (file, error) => {
+    const item = items.get(file.id);
+    if (!item) return;
+    const res = error?.originalResponse;
+    const status = res?.getStatus?.();
+    showFailure(item, status ? errorText(status, parseJson(res.getBody?.())) : (error?.message ?? 'the upload failed'));
+  });
+  return instance;
+}
+
+/** The most recent uploads, with their status; those not settled yet are followed live. */
+async function loadRecent() {
+  listError.hidden = true;
+  let res;
+  try {
+    res = await fetch('uploads?limit=20', { headers: headers({ Accept: 'application/json' }) });
+  } catch {
+    return;
+  }
+  if (!res.ok) {
+    listError.hidden = false;
+    listError.textContent =
+      res.status === 401 ? 'Enter the API key to see the recent uploads.' : `Could not list the recent uploads (HTTP ${res.status}).`;
+    return;
+  }
+  const page = parseJson(await res.text());
+  for (const record of [...(page?.items ?? [])].reverse()) {
+    if (items.has(record.id)) continue;
+    const item = addItem(record, record.status);
+    item.el.dataset.id = record.id;
+    item.progress.max = Math.max(record.length ?? record.size, 1);
+    item.progress.value = record.status === 'receiving' ? (record.offset ?? 0) : item.progress.max;
+    items.set(record.id, item);
+    showRecord(item, record);
+    if (record.status === 'received' || record.status === 'processing') void follow(item, record.id);
+  }
 }
 
 /**
@@ -131,49 +186,75 @@ async function* serverSentEvents(body) {
   }
 }
 
-function addItem(file) {
+function addItem({ filename, size }, status) {
   empty.hidden = true;
   const el = document.createElement('li');
   el.className = 'upload';
-  el.dataset.status = 'uploading';
+  el.dataset.status = status;
 
   const name = document.createElement('span');
   name.className = 'name';
-  name.textContent = file.name;
-  const size = document.createElement('span');
-  size.className = 'size';
-  size.textContent = ` (${formatSize(file.size)})`;
-  name.append(size);
+  name.textContent = filename;
+  const sizeText = document.createElement('span');
+  sizeText.className = 'size';
+  sizeText.textContent = ` (${formatSize(size)})`;
+  name.append(sizeText);
 
   const progress = document.createElement('progress');
-  progress.max = Math.max(file.size, 1);
+  progress.max = Math.max(size, 1);
   progress.value = 0;
-  progress.setAttribute('aria-label', `Upload progress of ${file.name}`);
+  progress.setAttribute('aria-label', `Upload progress of ${filename}`);
 
   // role=status: screen readers announce each new status without moving focus.
-  const status = document.createElement('p');
-  status.className = 'status';
-  status.setAttribute('role', 'status');
-  status.textContent = STATUS_TEXT.uploading;
+  const statusText = document.createElement('p');
+  statusText.className = 'status';
+  statusText.setAttribute('role', 'status');
+  statusText.textContent = STATUS_TEXT[status] ?? status;
 
-  el.append(name, progress, status);
+  el.append(name, progress, statusText);
   list.prepend(el);
-  return { el, progress, status, file };
+  return { el, progress, status: statusText };
 }
 
 function showRecord(item, record) {
   item.el.dataset.status = record.status;
   if (record.status === 'failed') {
-    showFailure(item, record.error?.message ?? 'storage failed');
+    showFailure(item, record.error?.message ?? 'storage failed', record.id);
     return;
   }
   item.status.textContent = STATUS_TEXT[record.status] ?? record.status;
+  if (record.status === 'receiving' && record.length) {
+    item.status.textContent = `Receiving… ${formatSize(record.offset ?? 0)} of ${formatSize(record.length)} (resume it by adding the same file)`;
+  }
   if (record.status === 'stored') item.status.append(' — ', downloadLink(record));
 }
 
-function showFailure(item, reason) {
+/** Marks an item failed with the reason; one whose upload exists on the server gets a retry button. */
+function showFailure(item, reason, id) {
   item.el.dataset.status = 'failed';
   item.status.textContent = `${STATUS_TEXT.failed}: ${reason}`;
+  if (id) item.status.append(' ', retryButton(item, id));
+}
+
+function retryButton(item, id) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Retry';
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    const res = await fetch(`uploads/${encodeURIComponent(id)}/retry`, {
+      method: 'POST',
+      headers: headers({ Accept: 'application/json' }),
+    });
+    const body = parseJson(await res.text());
+    if (!res.ok) {
+      showFailure(item, errorText(res.status, body));
+      return;
+    }
+    showRecord(item, body);
+    void follow(item, id);
+  });
+  return button;
 }
 
 function downloadLink(record) {
@@ -218,3 +299,5 @@ function formatSize(bytes) {
   }
   return unit === 0 ? `${value} ${units[0]}` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+export { uppy };

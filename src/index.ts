@@ -30,7 +30,13 @@ export { OnUploadEvent, type UploadEventClass } from './uploads/events/on-upload
 // Programmatic use
 export { UploadsService, type UploadMetadata, type UploadPage } from './uploads/uploads.service.js';
 export { UploadStatusService } from './uploads/upload-status.service.js';
-export { UPLOAD_STATUSES, type UploadFailure, type UploadRecord, type UploadStatus } from './domain/upload-record.js';
+export {
+  ResumableUploadsService,
+  type AppendChunkOptions,
+  type ChunkChecksum,
+  type ResumableUploadOptions,
+} from './uploads/resumable-uploads.service.js';
+export { UPLOAD_STATUSES, type ResumableState, type UploadFailure, type UploadRecord, type UploadStatus } from './domain/upload-record.js';
 
 // Ports for custom implementations
 export { STORAGE_BACKEND, type ByteRange, type ExpectedContent, type StorageBackend } from './storage/storage-backend.interface.js';
@@ -73,3 +79,10 @@ export { UploadNotRetryableError } from './domain/errors/upload-not-retryable.er
 export { UploadNotStoredError } from './domain/errors/upload-not-stored.error.js';
 export { UploadTooSlowError } from './domain/errors/upload-too-slow.error.js';
 export { UploadsUnavailableError } from './domain/errors/uploads-unavailable.error.js';
+export { UploadOffsetMismatchError } from './domain/errors/upload-offset-mismatch.error.js';
+export { UploadLockedError } from './domain/errors/upload-locked.error.js';
+export { UploadExpiredError } from './domain/errors/upload-expired.error.js';
+export { ChunkChecksumMismatchError } from './domain/errors/chunk-checksum-mismatch.error.js';
+export { UploadNotPatchableError } from './domain/errors/upload-not-patchable.error.js';
+export { TusVersionUnsupportedError } from './domain/errors/tus-version-unsupported.error.js';
+export { MethodNotAllowedError } from './domain/errors/method-not-allowed.error.js';

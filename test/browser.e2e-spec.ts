@@ -1,6 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { StorageError } from '../src/domain/errors/storage.error.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { baseUrl, randomFile } from './support/multipart.js';
@@ -96,14 +98,15 @@ describe('In a real browser (e2e, Chromium)', () => {
         await page.goto(`${url}/`);
         await page.getByLabel('Choose files to upload').setInputFiles(files);
 
-        // Storage is held: both are accepted and wait, the page says so.
-        const items = page.locator('li.upload');
-        await page.locator('li.upload[data-status="received"], li.upload[data-status="processing"]').nth(1).waitFor();
+        // Storage is held: both are accepted and wait, the page says so. (The page also lists the
+        // uploads made before it was opened, e.g. by the Swagger test.)
+        const items = page.locator('li.upload').filter({ hasText: /alpha\.bin|beta notes\.txt/ });
+        await items.and(page.locator('[data-status="received"], [data-status="processing"]')).nth(1).waitFor();
         expect(await items.count()).toBe(2);
         await page.screenshot({ path: `${OUTPUT}upload-page-storing.png` });
 
         release();
-        await page.locator('li.upload[data-status="stored"]').nth(1).waitFor();
+        await items.and(page.locator('[data-status="stored"]')).nth(1).waitFor();
         for (const file of files) {
           const item = items.filter({ hasText: file.name });
           expect(await item.getByRole('status').innerText()).toMatch(/^Stored/);
@@ -125,6 +128,36 @@ describe('In a real browser (e2e, Chromium)', () => {
       } finally {
         release();
       }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'on load lists the recent uploads with their status; a failed one shows its reason and a Retry button that stores it',
+    async () => {
+      backend.failNext(new StorageError('PERMISSION_DENIED', 'the bucket refused the test file'));
+      const failing = await t.uploads.upload(Readable.from([Buffer.from('fails once')]), { filename: 'fails-once.txt' });
+      await expect(t.uploads.waitUntilSettled(failing.id)).rejects.toThrow(/failed/);
+      const kept = await t.uploads.upload(Readable.from([Buffer.from('kept')]), { filename: 'kept.txt' });
+      await t.uploads.waitUntilSettled(kept.id);
+
+      await page.goto(`${url}/`);
+      const failed = page.locator('li.upload[data-status="failed"]', { hasText: 'fails-once.txt' });
+      await failed.waitFor();
+      expect(await failed.getByRole('status').innerText()).toMatch(/^Failed: the bucket refused the test file/);
+      await page
+        .locator('li.upload[data-status="stored"]', { hasText: 'kept.txt' })
+        .getByRole('link', { name: 'Download kept.txt' })
+        .waitFor();
+      await page.screenshot({ path: `${OUTPUT}upload-page-recent.png` });
+
+      await failed.getByRole('button', { name: 'Retry' }).click();
+      await page.locator('li.upload[data-status="stored"]', { hasText: 'fails-once.txt' }).waitFor();
+      expect((await t.uploads.get(failing.id)).status).toBe('stored');
+
+      const favicon = await page.request.get(`${url}/favicon.ico`);
+      expect(favicon.status()).toBe(200);
+      expect(favicon.headers()['content-type']).toBe('image/x-icon');
     },
     TIMEOUT,
   );

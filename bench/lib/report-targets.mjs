@@ -167,6 +167,15 @@ export function targetRows(v) {
     }));
   }
 
-  // Resumable uploads (a later part of issue 18) add their rows here, judged the same way.
+  // Resumable uploads: 1 GiB in 8 MiB PATCHes against one POST, same process, same run (bench/tus.mjs).
+  judge(`${formatSize(config.largeSize)} through tus in 8 MiB PATCHes, fsync`, '≥ 0.80× one POST', { group: 'tus' }, () => {
+    const t = v.tus;
+    if (!t) return {};
+    return {
+      figure: `${num(t.tus.mbps, 0)} MB/s (POST ${num(t.post.mbps, 0)} MB/s; growth ${num(t.tus.growth / MiB, 0)} MiB)`,
+      ratio: ratio(t.ratio),
+      met: finite(t.ratio) ? t.ratio >= 0.8 : undefined,
+    };
+  });
   return rows;
 }

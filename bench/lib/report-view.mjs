@@ -75,5 +75,6 @@ export function reportView(results) {
     many,
     stored,
     scale,
+    tus: results.tus,
   };
 }

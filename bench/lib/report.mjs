@@ -6,6 +6,7 @@ import { machineSection } from './machine.mjs';
 import { ms, num, ratio, table, withRange } from './report-format.mjs';
 import { METHOD } from './report-method.mjs';
 import { scaleSection } from './report-scale.mjs';
+import { tusSection } from './report-tus.mjs';
 import { targetRows } from './report-targets.mjs';
 import { reportView } from './report-view.mjs';
 import { formatSize } from './stats.mjs';
@@ -187,6 +188,7 @@ export function renderMarkdown(results, { note } = {}) {
   // Scale -----------------------------------------------------------------------------------------
   const big = config.scale?.records ?? 1_000_000;
   section('scale', `## Scale: the service with ${big.toLocaleString('en-US')} stored uploads vs 1,000`, () => out.push(...scaleSection(v)));
+  section('tus', `## Resumable (tus) against one POST, ${formatSize(config.largeSize)}`, () => out.push(...tusSection(v.tus)));
 
   // Data check ------------------------------------------------------------------------------------
   out.push('## Data check', '');

@@ -248,6 +248,16 @@ describe('report: sections', () => {
     assert.match(rowOf(md, 'service (fsync) | 1050'), /^\| service \(fsync\) \| 1050 \| 1\.05× \| 130 \| 150 \| \+20 \|$/);
   });
 
+  it('shows tus against one POST, as a section and a target row', () => {
+    const r = results();
+    const run = (mbps) => ({ mbps, peakRss: 200 * MiB, growth: 10 * MiB });
+    r.tus = { post: run(400), tus: run(300), ratio: 0.75, size: 1024 * MiB, chunk: 8 * MiB, runs: 3, durability: 'fsync' };
+    const md = renderMarkdown(r);
+    assert.match(md, /## Resumable \(tus\) against one POST, 1 GiB/);
+    assert.match(rowOf(md, 'tus, 8 MiB PATCHes'), /^\| tus, 8 MiB PATCHes \| 300 \| 0\.75 \| 200 \| 10 \|$/);
+    assert.match(rowOf(md, '1 GiB through tus'), /\| 0\.75× \| \*\*missed\*\* \|$/);
+  });
+
   it('says so when a quick run used a smaller large file and store', () => {
     const r = results();
     Object.assign(r.config, { quick: true, runs: 1, durationS: 1, largeSize: 64 * MiB, largeIsReduced: true });
@@ -269,7 +279,7 @@ describe('report: sections', () => {
     delete r.scale;
     for (const s of Object.values(r.servers)) s.figures = { 'many:65536:32': s.figures['many:65536:32'] };
     const md = renderMarkdown(r);
-    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale, scale-out\./);
+    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale, scale-out, tus\./);
     assert.match(rowOf(md, '1 GiB upload MB/s'), /\| not measured \(skipped\) \|$/);
     assert.match(rowOf(md, '202 → stored p50'), /\| not measured \(skipped\) \|$/);
     assert.match(rowOf(md, 'Start-up to a served /health'), /\| not measured \(skipped\) \|$/);

@@ -110,6 +110,37 @@ describe('LmdbRecordRepository', () => {
     expect(ids(await sut.list({ limit: 3, status: 'stored' }))).toEqual(['f1']);
   });
 
+  it('keeps a resumable upload: status receiving with its offset and protocol state, counted and listed by status, until it is received', async () => {
+    const receiving = record({
+      status: 'receiving',
+      size: 10,
+      sha256: '',
+      offset: 10,
+      length: 100,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      resumable: { metadata: 'filename YS5iaW4=', declaredMimeType: 'text/plain', pendingFrom: 10 },
+    });
+    await sut.create(receiving);
+    expect(await sut.countByStatus('receiving')).toBe(1);
+    expect((await sut.list({ status: 'receiving', limit: 10 })).map((r) => r.id)).toEqual([receiving.id]);
+    const moved = await sut.transition(receiving.id, ['receiving'], {
+      offset: 60,
+      size: 60,
+      resumable: { metadata: 'filename YS5iaW4=', typeChecked: true, pendingFrom: undefined },
+    });
+    expect(moved.ok && moved.record).toMatchObject({ status: 'receiving', offset: 60, resumable: { typeChecked: true } });
+    expect((await sut.get(receiving.id))?.resumable).toEqual({ metadata: 'filename YS5iaW4=', typeChecked: true });
+    const done = await sut.transition(receiving.id, ['receiving'], {
+      status: 'received',
+      size: 100,
+      offset: undefined,
+      expiresAt: undefined,
+    });
+    expect(done.ok && done.record.offset).toBeUndefined();
+    expect(await sut.countByStatus('receiving')).toBe(0);
+    expect(await sut.countByStatus('received')).toBeGreaterThanOrEqual(1);
+  });
+
   it('claims an idempotency key once, atomically, and frees it when its upload is deleted', async () => {
     const owner = record({ idempotencyKey: 'k-1' });
     const contenders = Array.from({ length: 5 }, () => record({ idempotencyKey: 'k-1' }));

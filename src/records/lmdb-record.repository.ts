@@ -146,6 +146,10 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
     return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  async countByStatus(status: UploadStatus): Promise<number> {
+    return this.byStatus.getKeysCount({ start: `${status}/`, end: `${status}${END}` });
+  }
+
   delete(id: string): Promise<boolean> {
     return this.commit(() => {
       const existing = this.records.get(id);

@@ -125,6 +125,10 @@ export class RedisRecordRepository implements UploadRecordRepository, OnApplicat
     return found;
   }
 
+  async countByStatus(status: UploadStatus): Promise<number> {
+    return this.client.zcard(`${this.base}:s:${status}`);
+  }
+
   async delete(id: string): Promise<boolean> {
     return (await this.scripts.remove(this.recordKey(id), this.base, id)) === 1;
   }

@@ -45,6 +45,8 @@ export interface UploadRecordRepository {
   findByIdempotencyKey(key: string): Promise<UploadRecord | undefined>;
   /** Every record whose status is one of `statuses`, oldest first. */
   findByStatus(statuses: readonly UploadStatus[]): Promise<UploadRecord[]>;
+  /** How many records have `status` (cheap: read for metrics on every scrape). */
+  countByStatus(status: UploadStatus): Promise<number>;
   /** Returns false when there was nothing to delete. */
   delete(id: string): Promise<boolean>;
   /**

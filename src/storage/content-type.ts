@@ -12,6 +12,16 @@ function matches(type: string, allowed: readonly string[]): boolean {
 }
 
 /**
+ * Whether a declared type may be uploaded at all, before any byte is known (a resumable upload is
+ * refused at creation when it is not); the leading bytes are judged later by `resolveContentType`.
+ */
+export function declaredTypeAllowed(declared: string | undefined, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true;
+  const type = declared?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return matches(TOKEN.test(type) ? type : DEFAULT_TYPE, allowed);
+}
+
+/**
  * Decides an upload's MIME type from its leading bytes and the type the client declared.
  * Bytes win when they are recognisable. With an allow-list, both must pass, and a declared type
  * that has a signature (PNG, PDF...) must be backed by that signature.

@@ -40,6 +40,10 @@ export class InMemoryRecordRepository implements UploadRecordRepository {
     return [...this.records.values()].filter((r) => statuses.includes(r.status)).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
+  async countByStatus(status: UploadStatus): Promise<number> {
+    return [...this.records.values()].filter((r) => r.status === status).length;
+  }
+
   async delete(id: string): Promise<boolean> {
     return this.records.delete(id);
   }

@@ -6,6 +6,7 @@ import { FileReceivedEvent } from '../../domain/events/file-received.event.js';
 import { FileStoredEvent } from '../../domain/events/file-stored.event.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../../tasks/task-transport.interface.js';
 import { UploadAdmission } from '../../uploads/lifecycle/upload-admission.service.js';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../../records/upload-record-repository.interface.js';
 
 const MiB = 1024 ** 2;
 
@@ -64,7 +65,11 @@ export class UploadMetricsService {
     registers: [this.registry],
   });
 
-  constructor(admission: UploadAdmission, @Inject(TASK_TRANSPORT) transport: TaskTransport) {
+  constructor(
+    admission: UploadAdmission,
+    @Inject(TASK_TRANSPORT) transport: TaskTransport,
+    @Inject(UPLOAD_RECORD_REPOSITORY) records: UploadRecordRepository,
+  ) {
     new Gauge({
       name: 'stowage_uploads_in_flight',
       help: 'Uploads whose bytes are streaming in right now, in this process.',
@@ -79,6 +84,14 @@ export class UploadMetricsService {
       registers: [this.registry],
       collect() {
         this.set(transport.backlog());
+      },
+    });
+    new Gauge({
+      name: 'stowage_uploads_receiving',
+      help: 'Resumable uploads created and not finished yet (status receiving), in the record store.',
+      registers: [this.registry],
+      async collect() {
+        this.set(await records.countByStatus('receiving'));
       },
     });
     collectDefaultMetrics({ register: this.registry });

@@ -20,6 +20,7 @@ export const ApiProduces: typeof Swagger.ApiProduces = swagger?.ApiProduces ?? n
 export const ApiBody: typeof Swagger.ApiBody = swagger?.ApiBody ?? none;
 export const ApiHeader: typeof Swagger.ApiHeader = swagger?.ApiHeader ?? none;
 export const ApiResponse: typeof Swagger.ApiResponse = swagger?.ApiResponse ?? none;
+export const ApiExcludeController: typeof Swagger.ApiExcludeController = swagger?.ApiExcludeController ?? none;
 export const ApiOkResponse: typeof Swagger.ApiOkResponse = swagger?.ApiOkResponse ?? none;
 export const ApiAcceptedResponse: typeof Swagger.ApiAcceptedResponse = swagger?.ApiAcceptedResponse ?? none;
 export const ApiNoContentResponse: typeof Swagger.ApiNoContentResponse = swagger?.ApiNoContentResponse ?? none;
@@ -44,6 +45,13 @@ const EXAMPLE_MESSAGES: Record<UploadErrorCode, string> = {
   REQUEST_HEADERS_TOO_LARGE: 'Malformed HTTP request (HPE_HEADER_OVERFLOW)',
   UPLOADS_UNAVAILABLE: 'Storage backlog is full (10000 uploads waiting)',
   INSUFFICIENT_STORAGE: 'Not enough disk space to hold the upload',
+  UPLOAD_NOT_PATCHABLE: 'Upload 01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d takes no more bytes: it is a final concatenation',
+  METHOD_NOT_ALLOWED: 'PUT is not allowed here (allowed: OPTIONS, HEAD, PATCH, DELETE)',
+  UPLOAD_OFFSET_MISMATCH: 'Upload-Offset is 0, but the upload is at 8388608: ask for the offset (HEAD) and resume from there',
+  UPLOAD_EXPIRED: 'Upload 01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d expired before it was finished; start a new upload',
+  TUS_VERSION_UNSUPPORTED: 'Tus-Resumable "0.2.2" is not supported (supported: 1.0.0)',
+  UPLOAD_LOCKED: 'Upload 01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d is being written by another request; retry once it ends',
+  CHUNK_CHECKSUM_MISMATCH: 'Upload-Checksum (sha256) does not match the bytes received; the chunk was discarded',
 };
 
 /**

@@ -6,6 +6,8 @@ import { RangeNotSatisfiableError } from '../../domain/errors/range-not-satisfia
 import { StorageError } from '../../domain/errors/storage.error.js';
 import { UploadError } from '../../domain/errors/upload.error.js';
 import { UploadsUnavailableError } from '../../domain/errors/uploads-unavailable.error.js';
+import { MethodNotAllowedError } from '../../domain/errors/method-not-allowed.error.js';
+import { TusVersionUnsupportedError } from '../../domain/errors/tus-version-unsupported.error.js';
 import { type ErrorBody, endExchangeAfterError, errorBody } from './error-response.js';
 import { StructuredLogger } from '../../common/structured-logger.js';
 
@@ -71,5 +73,7 @@ export class UploadErrorsFilter extends BaseExceptionFilter implements Exception
 function headersOf(error: UploadError): Record<string, string> {
   if (error instanceof UploadsUnavailableError) return { 'Retry-After': String(error.retryAfterSeconds) };
   if (error instanceof RangeNotSatisfiableError) return { 'Content-Range': `bytes */${error.size}` };
+  if (error instanceof TusVersionUnsupportedError) return { 'Tus-Version': error.supported.join(',') };
+  if (error instanceof MethodNotAllowedError) return { Allow: error.allowed.join(', ') };
   return {};
 }

@@ -48,6 +48,7 @@ import { UploadListDto } from './dto/upload-list.dto.js';
 import { UploadRecordDto } from './dto/upload-record.dto.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
+import { ResumableUploadsService } from '../resumable-uploads.service.js';
 import type { StagedMulterFile } from './staging-storage.engine.js';
 import { errorBody } from './error-response.js';
 import { UploadErrorsFilter } from './upload-errors.filter.js';
@@ -89,6 +90,7 @@ export class UploadController {
   constructor(
     private readonly uploads: UploadsService,
     private readonly statuses: UploadStatusService,
+    private readonly resumable: ResumableUploadsService,
   ) {}
 
   @Post()
@@ -169,7 +171,8 @@ export class UploadController {
   @ApiOkResponse({ type: UploadRecordDto })
   @ApiErrors(ErrorResponseDto, { UPLOAD_NOT_FOUND: 'No upload has this id' })
   async get(@Param('id', validId) id: string): Promise<UploadRecordDto> {
-    return UploadRecordDto.from(await this.uploads.get(id));
+    // An unfinished resumable upload shows the offset it stands at now.
+    return UploadRecordDto.from(await this.resumable.current(await this.uploads.get(id)));
   }
 
   @Sse(':id/events')

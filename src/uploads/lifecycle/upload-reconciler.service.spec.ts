@@ -4,6 +4,7 @@ import type { StagingArea } from '../../storage/staging-area.js';
 import { InMemoryRecordRepository } from '../../testing/in-memory-record.repository.js';
 import { InMemoryStorage } from '../../testing/in-memory.storage.js';
 import { FileFailedEvent } from '../../domain/events/file-failed.event.js';
+import type { ResumableUploadsService } from '../resumable-uploads.service.js';
 import type { UploadEventsPublisher } from '../events/upload-events.publisher.js';
 import type { UploadRecord } from '../../domain/upload-record.js';
 import { UploadReconciler } from './upload-reconciler.service.js';
@@ -62,7 +63,8 @@ describe('UploadReconciler', () => {
     publish = jest.fn<(event: unknown) => void>();
     const events = { publish } as unknown as UploadEventsPublisher;
     const options = { reconcileIntervalMs: 0, staleStagingMs: 60_000 } as ResolvedUploadsOptions;
-    sut = new UploadReconciler(records, storage, options, staging, events);
+    const resumable = { sweepExpired: async () => 0 } as unknown as ResumableUploadsService;
+    sut = new UploadReconciler(records, storage, options, staging, events, resumable);
   });
 
   it('checks every stored upload a page at a time, with a few stats at once, and fails the ones whose bytes vanished', async () => {

@@ -4,8 +4,9 @@ import { StagingArea } from '../../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../../storage/storage-backend.interface.js';
 import { FileFailedEvent } from '../../domain/events/file-failed.event.js';
 import { FileReceivedEvent } from '../../domain/events/file-received.event.js';
-import type { UploadRecord } from '../../domain/upload-record.js';
+import type { UploadRecord, UploadStatus } from '../../domain/upload-record.js';
 import { UploadEventsPublisher } from '../events/upload-events.publisher.js';
+import { ResumableUploadsService } from '../resumable-uploads.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
 import { StructuredLogger } from '../../common/structured-logger.js';
@@ -21,6 +22,8 @@ export interface ReconcileFindings {
   staleStaging: number;
   /** Leftovers of saves cut off by a crash (temp files), older than the stale limit: removed. */
   staleIncomplete: number;
+  /** Resumable uploads left unfinished past their expiry: record and bytes removed. */
+  expiredUploads: number;
 }
 
 /** Stored records read per repository call during a sweep. */
@@ -56,7 +59,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private running?: Promise<ReconcileFindings>;
   private stopping = false;
   last?: ReconcileFindings;
-  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
+  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0, expiredUploads: 0 };
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
@@ -64,6 +67,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
     private readonly staging: StagingArea,
     private readonly events: UploadEventsPublisher,
+    private readonly resumable: ResumableUploadsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -98,8 +102,18 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private async run(): Promise<ReconcileFindings> {
-    const findings: ReconcileFindings = { at: '', missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0 };
+    const findings: ReconcileFindings = {
+      at: '',
+      missingContent: 0,
+      orphanedContent: 0,
+      staleStaging: 0,
+      staleIncomplete: 0,
+      expiredUploads: 0,
+    };
     findings.missingContent = await this.checkStored();
+
+    this.checkStopping();
+    findings.expiredUploads = await this.resumable.sweepExpired(() => this.checkStopping());
 
     this.checkStopping();
     if (this.backend.keys) {
@@ -122,8 +136,8 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
       this.checkStopping();
       if (entry.mtimeMs >= staleBefore) continue;
       const record = await this.records.get(entry.id);
-      // Unsettled uploads still need their bytes; everything else stale can go.
-      if (record && (record.status === 'received' || record.status === 'processing')) continue;
+      // Unsettled uploads still need their bytes (unfinished resumable ones until they expire); everything else stale can go.
+      if (record && (record.status === 'received' || record.status === 'processing' || record.status === 'receiving')) continue;
       findings.staleStaging += 1;
       this.logger.warn({
         msg: 'stale staged bytes removed',
@@ -154,7 +168,11 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     this.totals.orphanedContent += findings.orphanedContent;
     this.totals.staleStaging += findings.staleStaging;
     this.totals.staleIncomplete += findings.staleIncomplete;
-    if (findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete > 0) {
+    this.totals.expiredUploads += findings.expiredUploads;
+    if (
+      findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete + findings.expiredUploads >
+      0
+    ) {
       this.logger.warn({ msg: 'reconciliation found disagreements', event: 'upload.reconciled', ...findings });
     }
     return findings;
@@ -163,7 +181,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   /** Stats every stored upload's bytes, a few at once (a network backend's round trips overlap). */
   private async checkStored(): Promise<number> {
     let missing = 0;
-    for await (const batch of batches(this.storedRecords(), SWEEP_CONCURRENCY)) {
+    for await (const batch of batches(this.recordsWith('stored'), SWEEP_CONCURRENCY)) {
       const present = await Promise.all(batch.map((record) => this.backend.stat(record.id)));
       this.checkStopping(); // the stats may have outlasted the module
       for (const [i, record] of batch.entries()) {
@@ -176,15 +194,15 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Every stored record, read a page at a time so memory does not grow with the number of uploads.
-   * The cursor is an id, so records leaving `stored` meanwhile do not shift it; newer ones are left
-   * to the next sweep.
+   * Every record with `status`, read a page at a time so memory does not grow with the number of
+   * uploads. The cursor is an id, so records leaving the status meanwhile do not shift it; newer
+   * ones are left to the next sweep.
    */
-  private async *storedRecords(): AsyncGenerator<UploadRecord> {
+  private async *recordsWith(status: UploadStatus): AsyncGenerator<UploadRecord> {
     let before: string | undefined;
     for (;;) {
       this.checkStopping();
-      const page = await this.records.list({ status: 'stored', limit: SWEEP_PAGE, before });
+      const page = await this.records.list({ status, limit: SWEEP_PAGE, before });
       yield* page;
       if (page.length < SWEEP_PAGE) return;
       before = page[page.length - 1].id;

@@ -4,6 +4,8 @@ import { UPLOAD_RECORD_REPOSITORY } from '../../records/upload-record-repository
 import { STORAGE_BACKEND } from '../../storage/storage-backend.interface.js';
 import { TASK_TRANSPORT } from '../../tasks/task-transport.interface.js';
 import { UploadController } from '../http/upload.controller.js';
+import { TusController } from '../http/tus.controller.js';
+import { ResumableUploadsService } from '../resumable-uploads.service.js';
 import { UploadAdmission } from '../lifecycle/upload-admission.service.js';
 import { UploadReconciler } from '../lifecycle/upload-reconciler.service.js';
 import { UploadStatusService } from '../upload-status.service.js';
@@ -25,6 +27,7 @@ import { UPLOADS_TOPOLOGY, type UploadsTopology } from './uploads.topology.js';
   providers: uploadsProviders,
   exports: [
     UploadsService,
+    ResumableUploadsService,
     UploadStatusService,
     STORAGE_BACKEND,
     UPLOAD_RECORD_REPOSITORY,
@@ -59,6 +62,9 @@ function mount(
   class MountedUploadController extends UploadController {}
   Controller(path)(MountedUploadController);
   if (guards.length > 0) UseGuards(...guards)(MountedUploadController);
+  class MountedTusController extends TusController {}
+  Controller(`${path}/tus`)(MountedTusController);
+  if (guards.length > 0) UseGuards(...guards)(MountedTusController);
   // Not global: the private emitter must not replace the host's EventEmitter2 if it has one too.
   const imports =
     eventEmitter === 'own' ? [...(module.imports ?? []), EventEmitterModule.forRoot({ global: false })] : [...(module.imports ?? [])];
@@ -69,6 +75,7 @@ function mount(
     providers.push(...bullMqProviders(role));
     exports.push(UPLOADS_REDIS);
   }
-  const controllers = role === 'worker' ? [] : [MountedUploadController];
+  // The tus routes first: their paths are deeper than, and must not be taken for, `{path}/:id`.
+  const controllers = role === 'worker' ? [] : [MountedTusController, MountedUploadController];
   return { ...module, imports, providers, exports, controllers };
 }

@@ -78,6 +78,11 @@ export interface UploadsModuleOptions {
   /** How long shutdown waits for running storage work before leaving it to the next start. @default 10000 */
   shutdownTimeoutMs?: number;
   /**
+   * How long an unfinished resumable (tus) upload lives after its last chunk; then it is expired
+   * (410) and its bytes are removed by the sweep. @default 86400000 (24 h)
+   */
+  resumableExpiryMs?: number;
+  /**
    * How often an open live-status stream (`GET /{path}/:id/events`) re-reads its record, to see
    * changes made by another process; changes made in this process are seen at once. 0 turns it off.
    * @default 1000
@@ -106,6 +111,7 @@ export interface ResolvedUploadsOptions {
   reconcileIntervalMs: number;
   staleStagingMs: number;
   redriveAfterMs: number;
+  resumableExpiryMs: number;
   storage?: StorageBackend;
   transport: UploadsTopology['transport'];
   role: UploadsTopology['role'];
@@ -158,6 +164,7 @@ export function resolveUploadsOptions(
     reconcileIntervalMs: value('reconcileIntervalMs'),
     staleStagingMs: value('staleStagingMs'),
     redriveAfterMs: value('redriveAfterMs'),
+    resumableExpiryMs: value('resumableExpiryMs'),
     storage: storageBackend(options.storage),
     ...topology,
     ...resolveQueueOptions(options, topology),

@@ -19,6 +19,9 @@ import { UploadRecoveryService } from '../lifecycle/upload-recovery.service.js';
 import { UploadRedriver } from '../lifecycle/upload-redriver.service.js';
 import { UploadStatusService } from '../upload-status.service.js';
 import { UploadsService } from '../uploads.service.js';
+import { ResumableUploadsService } from '../resumable-uploads.service.js';
+import { ResumableStaging } from '../../storage/resumable-staging.js';
+import { InProcessUploadLocks, UPLOAD_LOCKS } from '../../records/upload-locks.interface.js';
 import { bullmqImport, UPLOADS_QUEUE_TOKEN, UPLOADS_REDIS } from './bullmq.providers.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
 import { UPLOADS_MODULE_OPTIONS } from './uploads.module-definition.js';
@@ -66,6 +69,24 @@ export const uploadsProviders: Provider[] = [
     useFactory: (o: ResolvedUploadsOptions, queue?: Queue) =>
       o.transport === 'bullmq' ? new BullMqTransport(queue!, o.retry) : new InProcessTransport(o.storageConcurrency, o.retry),
   },
+  {
+    provide: ResumableStaging,
+    inject: [StagingArea, RESOLVED_UPLOADS_OPTIONS],
+    useFactory: (staging: StagingArea, o: ResolvedUploadsOptions) => new ResumableStaging(staging, o.durability === 'fsync'),
+  },
+  {
+    provide: UPLOAD_LOCKS,
+    inject: [RESOLVED_UPLOADS_OPTIONS, { token: UPLOADS_REDIS, optional: true }],
+    useFactory: async (o: ResolvedUploadsOptions, redis?: Redis) => {
+      // Several API processes may take chunks of one upload: with bullmq the lock lives in Redis.
+      if (o.transport === 'bullmq') {
+        const { RedisUploadLocks } = await import('../../records/redis-upload-locks.js');
+        return new RedisUploadLocks(redis!, o.redis!.prefix);
+      }
+      return new InProcessUploadLocks();
+    },
+  },
+  ResumableUploadsService,
   UploadEventsPublisher,
   FileStorageService,
   UploadsService,

@@ -33,6 +33,7 @@ export const UPLOADS_SETTINGS = {
   reconcileIntervalMs: { kind: 'duration', default: 300_000, min: 0, env: 'RECONCILE_INTERVAL_MS' },
   staleStagingMs: { kind: 'duration', default: 86_400_000, min: 0, env: 'STALE_STAGING_MS' },
   redriveAfterMs: { kind: 'duration', default: 60_000, min: 1000, env: 'REDRIVE_AFTER_MS' },
+  resumableExpiryMs: { kind: 'duration', default: 86_400_000, min: 100, env: 'RESUMABLE_EXPIRY_MS' },
   'limits.fields': { kind: 'integer', default: 10, min: 0 },
   'limits.fieldSize': { kind: 'bytes', default: 65_536, min: 1 },
   'limits.parts': { kind: 'integer', default: 20, min: 1 },

@@ -46,8 +46,17 @@ export class UploadRecordDto {
   @ApiPropertyOptional({ type: UploadFailureDto })
   error?: UploadFailureDto;
 
+  @ApiPropertyOptional({ description: 'Resumable upload still receiving: bytes received so far' })
+  offset?: number;
+
+  @ApiPropertyOptional({ description: 'Resumable upload: its declared total size (absent while deferred)' })
+  length?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Resumable upload still receiving: when it expires' })
+  expiresAt?: string;
+
   static from(record: UploadRecord): UploadRecordDto {
-    const { idempotencyKey: _key, requestId: _request, ...visible } = record;
+    const { idempotencyKey: _key, requestId: _request, resumable: _protocol, ...visible } = record;
     return Object.assign(new UploadRecordDto(), visible);
   }
 }

@@ -1,0 +1,485 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { ChunkChecksumMismatchError } from '../domain/errors/chunk-checksum-mismatch.error.js';
+import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
+import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
+import { InvalidUploadError } from '../domain/errors/invalid-upload.error.js';
+import { UploadExpiredError } from '../domain/errors/upload-expired.error.js';
+import { UploadLockedError } from '../domain/errors/upload-locked.error.js';
+import { UploadNotFoundError } from '../domain/errors/upload-not-found.error.js';
+import { UploadNotPatchableError } from '../domain/errors/upload-not-patchable.error.js';
+import { UploadOffsetMismatchError } from '../domain/errors/upload-offset-mismatch.error.js';
+import { UploadError } from '../domain/errors/upload.error.js';
+import { FileReceivedEvent } from '../domain/events/file-received.event.js';
+import { normalizeFilename } from '../domain/filename.js';
+import type { UploadRecord } from '../domain/upload-record.js';
+import { UPLOAD_LOCKS, type UploadLocks } from '../records/upload-locks.interface.js';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import { declaredTypeAllowed, resolveContentType, SNIFF_BYTES } from '../storage/content-type.js';
+import { type ChunkChecksum, ResumableStaging } from '../storage/resumable-staging.js';
+import { UploadEventsPublisher } from './events/upload-events.publisher.js';
+import { UploadAdmission } from './lifecycle/upload-admission.service.js';
+import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
+import type { ResolvedUploadsOptions } from './module/uploads.options.js';
+import { UploadsService } from './uploads.service.js';
+import { StructuredLogger } from '../common/structured-logger.js';
+
+export type { ChunkChecksum } from '../storage/resumable-staging.js';
+
+export interface ResumableUploadOptions {
+  /** Total size in bytes; leave it out to give it later (with the last chunk at the latest). */
+  length?: number;
+  /** Client-side name; normalized like any upload's. */
+  filename?: string;
+  /** Declared MIME type; the leading bytes have the last word once they are in. */
+  mimeType?: string;
+  /** A part of a later concatenation: stays `receiving` when complete, until concatenated. */
+  partial?: boolean;
+  /** What the protocol echoes back (the tus `Upload-Metadata` and `Upload-Concat` as sent). */
+  metadata?: string;
+  concat?: string;
+  requestId?: string;
+}
+
+export interface AppendChunkOptions {
+  /** Where the client believes the upload stands; another offset is refused (409). */
+  offset: number;
+  /** Sets a deferred length (at the latest with the chunk that completes the upload). */
+  length?: number;
+  /** The chunk's declared size, when known: a chunk that cannot fit is refused before it is read. */
+  contentLength?: number;
+  /** Verified once the chunk is in; a mismatch drops it (460). */
+  checksum?: ChunkChecksum;
+  requestId?: string;
+}
+
+/**
+ * Resumable uploads (the tus protocol's model, without HTTP): create an upload, append chunks at
+ * its offset, and once the last byte is in it becomes an upload like any other: record `received`,
+ * `file.received`, the same storage work. One writer per upload at a time (`UploadLocks`).
+ *
+ * Durability: the upload's length, metadata and expiry are written durably when it is created (and
+ * a deferred length when it is given). Its offset is the length of its staged file, which only ever
+ * holds bytes received in order: each chunk is flushed (fdatasync: data and file size) before the
+ * call resolves, so an acknowledged offset survives a crash, and bytes of a chunk cut off by one are
+ * kept as the protocol asks. The record's `offset` follows without a flush of its own; a chunk with
+ * a checksum marks its start durably first (`pendingFrom`), so unverified bytes are never adopted.
+ *
+ * The whole file's SHA-256 is computed in the background from the acknowledged bytes on disk
+ * (`StagedFileHasher`), so it is right across restarts and processes: one that did not see the
+ * earlier chunks hashes them from the file. The last chunk's answer waits for what is left of it
+ * (logged with `upload.received` as `hashWaitMs`).
+ */
+@Injectable()
+export class ResumableUploadsService {
+  private readonly logger = new StructuredLogger(ResumableUploadsService.name);
+
+  constructor(
+    @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
+    @Inject(RESOLVED_UPLOADS_OPTIONS) private readonly options: ResolvedUploadsOptions,
+    @Inject(UPLOAD_LOCKS) private readonly locks: UploadLocks,
+    private readonly files: ResumableStaging,
+    private readonly uploads: UploadsService,
+    private readonly admission: UploadAdmission,
+    private readonly events: UploadEventsPublisher,
+  ) {}
+
+  /** Largest upload accepted, in bytes (`maxFileSize`). */
+  get maxSize(): number {
+    return this.options.maxFileSize;
+  }
+
+  /** Creates an empty upload (`receiving`, offset 0); with length 0 it is complete at once. */
+  async create(options: ResumableUploadOptions = {}): Promise<UploadRecord> {
+    const { length } = options;
+    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
+      throw new InvalidUploadError('Upload length must be a whole number of bytes');
+    if (length !== undefined && length > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
+    if (!options.partial && !declaredTypeAllowed(options.mimeType, this.options.allowedMimeTypes)) {
+      throw new DisallowedFileTypeError(
+        `Declared type ${options.mimeType ?? 'application/octet-stream'} is not allowed (allowed: ${this.options.allowedMimeTypes.join(', ')})`,
+      );
+    }
+    // An empty upload is complete at creation: its type is judged now, before anything exists.
+    const emptyType =
+      length === 0 && !options.partial
+        ? await resolveContentType(Buffer.alloc(0), options.mimeType, this.options.allowedMimeTypes)
+        : undefined;
+    const release = await this.admission.admit();
+    try {
+      const id = uuidv7();
+      const now = new Date();
+      const record: UploadRecord = {
+        id,
+        status: 'receiving',
+        filename: normalizeFilename(options.filename),
+        mimeType: 'application/octet-stream',
+        size: 0,
+        sha256: '',
+        receivedAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        attempts: 0,
+        requestId: options.requestId,
+        offset: 0,
+        length,
+        expiresAt: this.expiryFrom(now),
+        resumable: {
+          metadata: options.metadata,
+          concat: options.partial ? (options.concat ?? 'partial') : undefined,
+          declaredMimeType: options.mimeType,
+        },
+      };
+      await this.files.create(id);
+      try {
+        await this.records.create(record);
+      } catch (err) {
+        await this.uploads.discardUnaccepted(id);
+        throw err;
+      }
+      this.logger.log({
+        msg: 'resumable upload created',
+        event: 'upload.resumable_created',
+        uploadId: id,
+        requestId: options.requestId,
+        length,
+      });
+      if (emptyType !== undefined) return await this.complete({ ...record, mimeType: emptyType });
+      return record;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The upload's record, for a client that wants to resume: where it stands (`offset`), its
+   * `length`, its expiry. Throws `UploadNotFoundError`, or `UploadExpiredError` once it expired.
+   */
+  async get(id: string): Promise<UploadRecord> {
+    const record = await this.records.get(id);
+    if (!record) throw new UploadNotFoundError(id);
+    if (this.expired(record)) throw new UploadExpiredError(id);
+    return this.current(record);
+  }
+
+  /** A record as it stands now: for an unfinished upload, the offset is its staged file's length. */
+  async current(record: UploadRecord): Promise<UploadRecord> {
+    if (record.status !== 'receiving') return record;
+    const offset = record.resumable?.pendingFrom ?? (await this.files.size(record.id)) ?? record.offset ?? 0;
+    return { ...record, offset, size: offset };
+  }
+
+  /**
+   * Appends one chunk at `options.offset`; resolves with the record once the bytes and the new
+   * offset are durable. The chunk that completes the upload hands it to the storage work, like a
+   * POST. A chunk cut short by its source (a dropped connection) keeps what arrived, unless it
+   * carries a checksum; then the error is thrown after the offset is recorded.
+   */
+  async append(
+    id: string,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    options: AppendChunkOptions,
+  ): Promise<UploadRecord> {
+    const release = await this.admission.admit();
+    try {
+      const unlock = await this.locks.acquire(id);
+      if (!unlock) throw new UploadLockedError(id);
+      try {
+        const record = await this.records.get(id);
+        if (!record) throw new UploadNotFoundError(id);
+        if (this.expired(record)) throw new UploadExpiredError(id);
+        return await this.appendLocked(record, source, options);
+      } finally {
+        await unlock();
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async appendLocked(
+    record: UploadRecord,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    options: AppendChunkOptions,
+  ): Promise<UploadRecord> {
+    const { id } = record;
+    if (record.resumable?.concat?.startsWith('final')) throw new UploadNotPatchableError(id, 'it is a concatenation of other uploads');
+    if (record.status !== 'receiving') throw new UploadNotPatchableError(id, `it is complete (${record.status})`);
+    const length = this.lengthAfter(record, options.length);
+    const partial = record.resumable?.concat === 'partial';
+    const limit = length ?? this.options.maxFileSize;
+    const tooLarge = () =>
+      length === undefined
+        ? new FileTooLargeError(this.options.maxFileSize)
+        : new UploadError('FILE_TOO_LARGE', `The chunk goes past the upload's length of ${length} bytes`);
+    const pendingFrom = record.resumable?.pendingFrom;
+    const typePending = !partial && !record.resumable?.typeChecked;
+    let mimeType = record.mimeType;
+    let judged = false;
+    const judge = async (head: Buffer) => {
+      mimeType = await resolveContentType(head, record.resumable?.declaredMimeType, this.options.allowedMimeTypes);
+      judged = true;
+    };
+    // Where the upload stands is found once its file is open (its length): the checks that need it run then.
+    const begin = async (offset: number) => {
+      if (options.offset !== offset) throw new UploadOffsetMismatchError(offset, options.offset);
+      if (length !== undefined && length < offset) {
+        throw new InvalidUploadError(`Upload-Length ${length} is less than the bytes already received`);
+      }
+      if (options.contentLength !== undefined && offset + options.contentLength > limit) throw tooLarge();
+      // A chunk that may be refused whole (its checksum) marks where it starts, durably, before a byte is written.
+      if (options.checksum) await this.records.transition(id, ['receiving'], { resumable: { ...record.resumable, pendingFrom: offset } });
+    };
+    let result;
+    try {
+      result = await this.files.append(id, source, {
+        cutTo: pendingFrom,
+        begin,
+        maxTotal: limit,
+        tooLarge,
+        checksum: options.checksum,
+        mismatch: () => new ChunkChecksumMismatchError(options.checksum!.algorithm),
+        sniff: typePending ? judge : undefined,
+        keepOnError: (err) => !(err instanceof UploadError) && !options.checksum,
+      });
+    } catch (err) {
+      // An upload whose bytes can never be accepted is removed, not left to expire.
+      if (err instanceof DisallowedFileTypeError || (err instanceof FileTooLargeError && length === undefined && !options.contentLength)) {
+        await this.remove(id);
+      }
+      throw err;
+    }
+    const newOffset = result.offset + result.appended;
+    const complete = length !== undefined && newOffset === length;
+    let typeChecked = record.resumable?.typeChecked ?? false;
+    if (typePending && (newOffset >= SNIFF_BYTES || complete)) {
+      try {
+        if (!judged) await judge(result.head ?? (await this.files.readHead(id)));
+      } catch (err) {
+        await this.remove(id);
+        throw err;
+      }
+      typeChecked = true;
+    }
+    const patch = {
+      offset: newOffset,
+      size: newOffset,
+      length,
+      mimeType,
+      resumable: { ...record.resumable, typeChecked, pendingFrom: undefined },
+    };
+    let updated: UploadRecord;
+    if (complete && !partial) {
+      updated = await this.complete({ ...record, ...patch });
+    } else {
+      updated = await this.recordProgress(
+        record,
+        patch,
+        options.checksum !== undefined || pendingFrom !== undefined || length !== record.length,
+      );
+      if (!partial && result.appended > 0) this.files.hasher.advance(id, newOffset);
+    }
+    // The request is gone (nobody reads an answer); the bytes it brought are kept all the same.
+    if (result.interruptedBy !== undefined) {
+      throw result.interruptedBy instanceof Error
+        ? result.interruptedBy
+        : new Error('the chunk was cut off', { cause: result.interruptedBy });
+    }
+    return updated;
+  }
+
+  /**
+   * Records a chunk's progress. The bytes are already durable and the file's length is the offset,
+   * so the record only follows: not awaited, unless it carries state the file does not (a length
+   * given now, a checksummed chunk's mark). Writes to one record land in the order they were made.
+   */
+  private async recordProgress(record: UploadRecord, patch: Partial<UploadRecord>, durable: boolean): Promise<UploadRecord> {
+    const moving = this.records.transition(record.id, ['receiving'], patch, { durable });
+    if (durable) {
+      const moved = await moving;
+      if (!moved.ok) throw new UploadNotFoundError(record.id); // terminated meanwhile
+      return moved.record;
+    }
+    moving.catch((err: unknown) =>
+      this.logger.warn({ msg: 'could not record a chunk’s offset', event: 'upload.resumable_record_failed', uploadId: record.id, err }),
+    );
+    return { ...record, ...patch, updatedAt: new Date().toISOString() };
+  }
+
+  /**
+   * Creates the upload made of `partIds` (complete partial uploads) in that order, and hands it to
+   * the storage work at once. The parts are removed once it exists.
+   */
+  async concatenate(partIds: readonly string[], options: Omit<ResumableUploadOptions, 'length' | 'partial'> = {}): Promise<UploadRecord> {
+    if (partIds.length === 0) throw new InvalidUploadError('A concatenation needs at least one partial upload');
+    const parts = await Promise.all(partIds.map((id) => this.get(id)));
+    let total = 0;
+    for (const part of parts) {
+      if (part.resumable?.concat !== 'partial') throw new InvalidUploadError(`Upload ${part.id} is not a partial upload`);
+      if (part.length === undefined || part.offset !== part.length)
+        throw new InvalidUploadError(`Partial upload ${part.id} is not complete`);
+      total += part.length;
+    }
+    if (total > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
+    if (!declaredTypeAllowed(options.mimeType, this.options.allowedMimeTypes)) {
+      throw new DisallowedFileTypeError(`Declared type ${options.mimeType ?? 'application/octet-stream'} is not allowed`);
+    }
+    const release = await this.admission.admit();
+    try {
+      const id = uuidv7();
+      const { size, sha256 } = await this.files.concatenate(id, partIds);
+      let mimeType: string;
+      try {
+        mimeType = await resolveContentType(await this.files.readHead(id), options.mimeType, this.options.allowedMimeTypes);
+      } catch (err) {
+        await this.uploads.discardUnaccepted(id);
+        await Promise.all(partIds.map((part) => this.remove(part)));
+        throw err;
+      }
+      const now = new Date().toISOString();
+      const record: UploadRecord = {
+        id,
+        status: 'received',
+        filename: normalizeFilename(options.filename),
+        mimeType,
+        size,
+        sha256,
+        receivedAt: now,
+        updatedAt: now,
+        attempts: 0,
+        requestId: options.requestId,
+        length: size,
+        resumable: { metadata: options.metadata, concat: options.concat ?? 'final', declaredMimeType: options.mimeType, typeChecked: true },
+      };
+      try {
+        await this.records.create(record);
+      } catch (err) {
+        await this.uploads.discardUnaccepted(id);
+        throw err;
+      }
+      await Promise.all(partIds.map((part) => this.remove(part)));
+      this.received(record);
+      return record;
+    } finally {
+      release();
+    }
+  }
+
+  /** Removes an upload, finished or not: record, staged and stored bytes (tus termination). */
+  async terminate(id: string): Promise<void> {
+    const unlock = await this.locks.acquire(id);
+    if (!unlock) throw new UploadLockedError(id);
+    try {
+      this.files.hasher.forget(id);
+      await this.uploads.delete(id);
+    } finally {
+      await unlock();
+    }
+  }
+
+  /** Whether an unfinished upload is past its expiry. */
+  expired(record: UploadRecord, now = Date.now()): boolean {
+    return record.status === 'receiving' && record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now;
+  }
+
+  /**
+   * Removes every unfinished upload past its expiry (record and bytes), reading them a page at a
+   * time; `checkpoint` is called between steps and may throw to stop. Resolves how many went.
+   */
+  async sweepExpired(checkpoint: () => void = () => undefined): Promise<number> {
+    let removed = 0;
+    let before: string | undefined;
+    const now = Date.now();
+    for (;;) {
+      checkpoint();
+      const page = await this.records.list({ status: 'receiving', limit: 256, before });
+      for (const record of page) {
+        checkpoint();
+        if (!this.expired(record, now) || !(await this.expire(record))) continue;
+        removed += 1;
+        this.logger.warn({
+          msg: 'expired resumable upload removed',
+          event: 'upload.resumable_expired',
+          uploadId: record.id,
+          requestId: record.requestId,
+          bytes: record.offset ?? 0,
+          expiresAt: record.expiresAt,
+        });
+      }
+      if (page.length < 256) return removed;
+      before = page[page.length - 1].id;
+    }
+  }
+
+  /** Removes an expired upload unless a request holds it; resolves whether it was removed. */
+  private async expire(record: UploadRecord): Promise<boolean> {
+    const unlock = await this.locks.acquire(record.id);
+    if (!unlock) return false;
+    try {
+      const current = await this.records.get(record.id);
+      if (!current || !this.expired(current)) return false;
+      await this.remove(record.id);
+      return true;
+    } finally {
+      await unlock();
+    }
+  }
+
+  private async remove(id: string): Promise<void> {
+    this.files.hasher.forget(id);
+    await this.uploads.delete(id).catch((err: unknown) => {
+      if (!(err instanceof UploadNotFoundError)) throw err;
+    });
+  }
+
+  /** The last byte is in: the upload becomes `received` and goes the way of every upload. */
+  private async complete(record: UploadRecord): Promise<UploadRecord> {
+    const size = record.offset ?? 0;
+    const waiting = process.hrtime.bigint();
+    const sha256 = await this.files.hasher.digest(record.id, size);
+    const hashWaitMs = Number((process.hrtime.bigint() - waiting) / 1_000_000n);
+    const done = await this.records.transition(record.id, ['receiving'], {
+      status: 'received',
+      size,
+      length: size,
+      sha256,
+      mimeType: record.mimeType,
+      resumable: record.resumable,
+      receivedAt: new Date().toISOString(),
+      offset: undefined,
+      expiresAt: undefined,
+    });
+    if (!done.ok) throw new UploadNotFoundError(record.id);
+    this.received(done.record, hashWaitMs);
+    return done.record;
+  }
+
+  /** The same log line and event as an upload made in one request. */
+  private received(record: UploadRecord, hashWaitMs?: number): void {
+    this.logger.log({
+      msg: 'upload received',
+      event: 'upload.received',
+      uploadId: record.id,
+      requestId: record.requestId,
+      size: record.size,
+      mimeType: record.mimeType,
+      resumable: true,
+      hashWaitMs,
+    });
+    this.events.publish(FileReceivedEvent.fromRecord(record));
+  }
+
+  private lengthAfter(record: UploadRecord, given: number | undefined): number | undefined {
+    if (given === undefined) return record.length;
+    if (!Number.isSafeInteger(given) || given < 0) throw new InvalidUploadError('Upload-Length must be a whole number of bytes');
+    if (record.length !== undefined && record.length !== given)
+      throw new InvalidUploadError(`Upload-Length is ${record.length} and cannot change`);
+    if (given > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
+    if (given < (record.offset ?? 0)) throw new InvalidUploadError(`Upload-Length ${given} is less than the bytes already received`);
+    return given;
+  }
+
+  private expiryFrom(now: Date): string {
+    return new Date(now.getTime() + this.options.resumableExpiryMs).toISOString();
+  }
+}
