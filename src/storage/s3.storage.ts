@@ -461,11 +461,14 @@ function verify(objectKey: string, size: number, sha256: string, expected: Expec
 
 /** What an SDK (or network) error says about itself. */
 function describe(err: unknown): { name?: string; status?: number; errno?: string } {
-  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  // The SDK turns an error it does not recognise as one (another realm's, e.g. under a VM context)
+  // into "AWS SDK error wrapper for Error: connect ECONNREFUSED …", keeping only the text.
+  const wrapped = typeof e?.message === 'string' ? /^AWS SDK error wrapper for .*\b(E[A-Z]{3,})\b/.exec(e.message)?.[1] : undefined;
   return {
     name: typeof e?.name === 'string' ? e.name : undefined,
     status: typeof e?.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined,
-    errno: typeof e?.code === 'string' ? e.code : undefined,
+    errno: typeof e?.code === 'string' ? e.code : wrapped,
   };
 }
 
@@ -492,7 +495,10 @@ export function codeOf(err: unknown): StorageErrorCode {
   if (REFUSED.has(name) || status === 403) return 'PERMISSION_DENIED';
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return 'NOT_FOUND';
   if (status !== undefined && status >= 500) return 'UNAVAILABLE';
-  if (status === undefined && errno !== undefined && StorageError.from(err, '').code !== 'STORAGE_ERROR') return StorageError.from(err, '').code;
+  if (status === undefined && errno !== undefined) {
+    const code = StorageError.from(Object.assign(new Error(errno), { code: errno }), '').code;
+    if (code !== 'STORAGE_ERROR') return code;
+  }
   // The SDK marks what its own retry strategy would retry (e.g. a connection that dropped).
   if ((err as { $retryable?: unknown } | undefined)?.$retryable) return 'UNAVAILABLE';
   return 'STORAGE_ERROR';
