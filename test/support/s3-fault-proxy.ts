@@ -129,6 +129,7 @@ export class S3FaultProxy {
     this.seen.push(seen);
     const held = this.holds.find((h) => h.when(seen));
     if (held) await held.gate;
+    if (req.socket.destroyed) return; // its client died while it was held: nothing to pass on
     const rule = this.rules.find((r) => r.times > 0 && r.when(seen));
     if (rule) {
       rule.times -= 1;
