@@ -11,6 +11,7 @@ import { cpuProbe, machineFacts } from './lib/machine.mjs';
 import { USAGE, UsageError, isPartial, parseOptions } from './lib/options.mjs';
 import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
+import { measureS3Store } from './s3-store.mjs';
 import { alive, countFailed, indent, serverState, settle, startServer, stopServer } from './lib/servers.mjs';
 import { formatSize } from './lib/stats.mjs';
 import { createTempRoot } from './lib/temp-root.mjs';
@@ -40,6 +41,7 @@ const plan = buildPlan(
 );
 const toStart = options.servers.filter((d) => plan.some((t) => t.key === d.key));
 const scaleOutWanted = config.figures.includes('scale-out') && options.servers.some((d) => d.key === 'service');
+const s3Wanted = config.figures.includes('s3') && options.servers.some((d) => d.key === 'service');
 
 /** What the measuring modules share: the config, the per-server state and the problems they book. */
 const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log };
@@ -105,7 +107,7 @@ async function main() {
   }
 
   // 1. Production build of the service (the scale-out figure runs dist/ too).
-  let fatal = toStart.some((d) => d.kind === 'service') || scaleOutWanted ? await build() : undefined;
+  let fatal = toStart.some((d) => d.kind === 'service') || scaleOutWanted || s3Wanted ? await build() : undefined;
 
   // 2. Start every server (a temp storage root each), one after another so start-up is not a race.
   for (const def of toStart) {
@@ -144,6 +146,8 @@ async function main() {
 
   // 7. Scale-out, with every server above stopped so it has the machine to itself.
   const scaleOut = scaleOutWanted ? await measureScaleOut(ctx) : undefined;
+  // 8. The large file stored to S3 (moto), alone on the machine too.
+  const s3 = s3Wanted && !fatal ? await measureS3Store(ctx) : undefined;
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
@@ -152,6 +156,7 @@ async function main() {
     config: { ...config, servers: options.servers.map((d) => d.key) },
     servers: {},
     scaleOut,
+    s3,
     problems: ctx.problems,
     elapsedS: (Date.now() - started) / 1000,
   };

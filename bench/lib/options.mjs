@@ -9,10 +9,10 @@ const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
 /** The figure groups, in the order they are measured; `--figures` picks a subset. */
-export const FIGURES = ['large', 'many', 'stored', 'scale-out'];
+export const FIGURES = ['large', 'many', 'stored', 'scale-out', 's3'];
 
 /** Groups measured only on the service: asking for just these without it measures nothing. */
-const SERVICE_ONLY = ['stored', 'scale-out'];
+const SERVICE_ONLY = ['stored', 'scale-out', 's3'];
 
 export const SERVERS = [
   { key: 'raw-stream', label: 'raw-stream', kind: 'baseline', script: 'bench/baselines/raw-stream.mjs', env: {} },
@@ -36,6 +36,8 @@ export const USAGE = `Usage: npm run bench -- [options]
                                     (with the DURABILITY=none comparison at 64 KiB c=32)
                          stored     the service's 202 → stored latency
                          scale-out  stored uploads/s with 1 vs 2 BullMQ workers (needs Redis)
+                         s3         the large file stored to S3 (moto_server): MB/s 202 → stored,
+                                    RSS growth vs part size × parts in flight (bench/s3-store.mjs)
                        A subset writes a partial report: skipped figures read "not measured".
   --out PATH           where to write the markdown report (default docs/BENCHMARKS.md;
                        quick: bench/.results/quick.md; --figures subset: bench/.results/partial.md)

@@ -1,6 +1,7 @@
 // Turns the harness's results into docs/BENCHMARKS.md: absolute figures, ratios to raw-stream
 // measured in the same run, the targets marked met/missed, and the data check.
 import { renderScaleOut } from '../scale-out.mjs';
+import { renderS3Store } from '../s3-store.mjs';
 import { machineSection } from './machine.mjs';
 import { FIGURES } from './options.mjs';
 import { medians, ms, num, ratio, table, withRange } from './report-format.mjs';
@@ -309,6 +310,7 @@ export function renderMarkdown(results) {
     out.push('');
   }
   if (!ran('scale-out')) out.push('## Scale-out: 1 vs 2 storage workers (BullMQ on Redis)', '', SKIPPED, '');
+  out.push(...(ran('s3') ? renderS3Store(results.s3) : ['## Stored to S3 (moto on loopback)', '', SKIPPED, '']));
   // Method --------------------------------------------------------------------------------------
   out.push('## Method', '', METHOD, '');
   return out.join('\n');

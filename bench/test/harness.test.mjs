@@ -331,7 +331,7 @@ describe('report', () => {
     for (const s of Object.values(r.servers)) s.figures = { 'many:65536:32': s.figures['many:65536:32'] };
     const md = renderMarkdown(r);
     const row = (text) => md.split('\n').find((l) => l.startsWith(`| ${text}`));
-    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale-out\./);
+    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale-out, s3\./);
     assert.match(row('1 GiB upload throughput'), /\| not measured \(skipped\) \|$/);
     assert.match(row('202 → stored p50'), /\| not measured \(skipped\) \|$/);
     assert.match(row('64 KiB c=32 req/s, DURABILITY=fsync'), /0\.85× .*\| met \|$/);
