@@ -139,7 +139,9 @@ export async function measureS3Store(ctx) {
   ctx.log(`s3: ${formatSize(ctx.config.largeSize)} stored to moto`);
   try {
     const result = await runS3Store({ size: ctx.config.largeSize, build: false, log: ctx.log });
-    ctx.log(`s3: ${result.mbps.toFixed(0)} MB/s from 202 to stored, RSS growth ${(result.rssGrowth / MiB).toFixed(0)} MiB (target ${(result.target / MiB).toFixed(0)} MiB)`);
+    ctx.log(
+      `s3: ${result.mbps.toFixed(0)} MB/s from 202 to stored, RSS growth ${(result.rssGrowth / MiB).toFixed(0)} MiB (target ${(result.target / MiB).toFixed(0)} MiB)`,
+    );
     return { result };
   } catch (err) {
     const error = String(err?.message ?? err);

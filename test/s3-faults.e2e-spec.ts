@@ -54,16 +54,20 @@ describe('S3 faults (e2e, moto behind a fault-injecting proxy)', () => {
     ['503 SlowDown', 'slow-down'],
     ['parts that never get an answer', 'timeout'],
     ['connections dropped in the middle of a part', 'drop'],
-  ])('stores a multipart upload through %s', async (_, fault) => {
-    // Four failures in a row: more than the SDK's own three attempts, so a part fails once for good
-    // and the whole store is retried with the module's backoff as well.
-    proxy.fail(fault, { times: 4, when: isPartUpload });
-    const parts = proxy.count(isPartUpload);
-    const bytes = randomFile(12 * MiB);
-    const id = await upload(app, bytes, `${fault}.bin`);
-    await expectStoredOnce([id], [bytes]);
-    expect(proxy.count(isPartUpload) - parts).toBeGreaterThanOrEqual(3 + 4);
-  }, 90_000);
+  ])(
+    'stores a multipart upload through %s',
+    async (_, fault) => {
+      // Four failures in a row: more than the SDK's own three attempts, so a part fails once for good
+      // and the whole store is retried with the module's backoff as well.
+      proxy.fail(fault, { times: 4, when: isPartUpload });
+      const parts = proxy.count(isPartUpload);
+      const bytes = randomFile(12 * MiB);
+      const id = await upload(app, bytes, `${fault}.bin`);
+      await expectStoredOnce([id], [bytes]);
+      expect(proxy.count(isPartUpload) - parts).toBeGreaterThanOrEqual(3 + 4);
+    },
+    90_000,
+  );
 
   it('stores a small object through a 503 on its one PUT', async () => {
     proxy.fail('unavailable', { times: 2, when: isWrite });

@@ -66,7 +66,7 @@ describe('Nodes that share no disk (e2e): two processes, separate UPLOAD_DIRs, o
   });
 
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.service?.stop()));
+    await Promise.all(nodes.map(async (n) => n.service?.stop()));
     await proxy.close();
     await redis.quit();
     await deleteKeysUnder(prefix);

@@ -64,7 +64,10 @@ describe('S3 storage backend (e2e, the real app against moto)', () => {
     expect(part.headers['content-range']).toBe(`bytes 1000-1999/${bytes.length}`);
     expect(Buffer.compare(part.body as Buffer, bytes.subarray(1000, 2000))).toBe(0);
 
-    await request(app.server).get(`/uploads/${id}/content`).set('If-None-Match', `"${sha256(bytes)}"`).expect(304);
+    await request(app.server)
+      .get(`/uploads/${id}/content`)
+      .set('If-None-Match', `"${sha256(bytes)}"`)
+      .expect(304);
     await request(app.server).get(`/uploads/${id}/content`).set('Range', `bytes=${bytes.length}-`).expect(416);
   });
 
@@ -126,9 +129,7 @@ describe('S3 storage backend at start-up (e2e)', () => {
   it('aborts multipart uploads a crashed run left behind, and leaves foreign ones alone', async () => {
     const left = `${randomUUID()}`;
     const { UploadId } = await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key: left }));
-    await bucket.client.send(
-      new UploadPartCommand({ Bucket: bucket.name, Key: left, UploadId, PartNumber: 1, Body: randomFile(5 * MiB) }),
-    );
+    await bucket.client.send(new UploadPartCommand({ Bucket: bucket.name, Key: left, UploadId, PartNumber: 1, Body: randomFile(5 * MiB) }));
     await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key: 'backups/db.tar' }));
 
     const app = await createTestApp(s3Env(bucket.name));
@@ -155,7 +156,7 @@ describe('S3 storage backend at start-up (e2e)', () => {
       await app.uploads.waitUntilSettled(id);
       const res = await request(app.server).get(`/uploads/${id}/content`).expect(302);
       expect(res.headers['cache-control']).toBe('no-store');
-      const location = new URL(res.headers.location as string);
+      const location = new URL(res.headers.location);
       expect(location.searchParams.get('X-Amz-Expires')).toBe('60');
 
       // The object store answers with the API's own headers (moto ignores them; AWS and MinIO do not).
@@ -168,7 +169,10 @@ describe('S3 storage backend at start-up (e2e)', () => {
       expect(ranged.status).toBe(206);
       expect(Buffer.from(await ranged.arrayBuffer())).toEqual(bytes.subarray(0, 10));
       // Conditional requests are still answered by the API, without a round trip to the bucket.
-      await request(app.server).get(`/uploads/${id}/content`).set('If-None-Match', `"${sha256(bytes)}"`).expect(304);
+      await request(app.server)
+        .get(`/uploads/${id}/content`)
+        .set('If-None-Match', `"${sha256(bytes)}"`)
+        .expect(304);
     } finally {
       await app.close();
     }

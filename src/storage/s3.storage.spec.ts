@@ -93,9 +93,11 @@ function storage(s3: FakeS3, { partSize = 5 * MiB, partsInFlight = 2 } = {}): S3
 
 /** A stream of `bytes` in 64 KiB chunks, as a file read stream gives them. */
 const streamOf = (bytes: Buffer) =>
-  Readable.from((function* () {
-    for (let i = 0; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, i + 64 * 1024);
-  })());
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, i + 64 * 1024);
+    })(),
+  );
 
 describe('S3Storage', () => {
   it('holds at most partsInFlight parts at once, across every upload it stores', async () => {

@@ -261,7 +261,7 @@ export class S3Storage implements StorageBackend {
       if (read < this.partSize) break; // the last part
     }
     await Promise.all(sending);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure as Error;
     verify(objectKey, size + (await reader.rest()), hash.digest('hex'), expected);
     return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
   }
@@ -475,7 +475,11 @@ function describe(err: unknown): { name?: string; status?: number; errno?: strin
 function reasonOf(err: unknown): string {
   const { name, status, errno } = describe(err);
   const message = (err as Error)?.message || name || String(err);
-  return [name && name !== 'Error' && !message.startsWith(name) ? `${name}:` : '', message, status ? `(HTTP ${status})` : errno ? `(${errno})` : '']
+  return [
+    name && name !== 'Error' && !message.startsWith(name) ? `${name}:` : '',
+    message,
+    status ? `(HTTP ${status})` : errno ? `(${errno})` : '',
+  ]
     .filter(Boolean)
     .join(' ');
 }

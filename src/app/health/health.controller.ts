@@ -17,7 +17,10 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Storage root writable, free disk, backlog; Redis reachable with the bullmq transport; the S3 bucket reachable with the s3 backend' })
+  @ApiOperation({
+    summary:
+      'Storage root writable, free disk, backlog; Redis reachable with the bullmq transport; the S3 bucket reachable with the s3 backend',
+  })
   check() {
     return this.health.check([
       () => this.storage.isHealthy('storage'),

@@ -169,7 +169,8 @@ export class UploadController {
   @Get(':id/content')
   @ApiOperation({
     summary: 'Download the stored bytes',
-    description: 'Supports a single byte range and If-None-Match. With S3_DOWNLOAD=redirect: 302 to a short-lived presigned URL of the object.',
+    description:
+      'Supports a single byte range and If-None-Match. With S3_DOWNLOAD=redirect: 302 to a short-lived presigned URL of the object.',
   })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The bytes', schema: { type: 'string', format: 'binary' } })

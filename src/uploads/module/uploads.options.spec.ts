@@ -125,12 +125,37 @@ describe('resolveUploadsOptions: where stored bytes go', () => {
   it.each<[string, UploadsModuleOptions, object, RegExp]>([
     ['a missing bucket', { storageBackend: 's3' }, {}, /"s3\.bucket" is required with storageBackend "s3"/],
     ['a bad bucket name', { storageBackend: 's3', s3: { bucket: 'My_Bucket' } }, {}, /"s3\.bucket" must be a bucket name/],
-    ['a part size under 5 MiB', { storageBackend: 's3', s3: { bucket: 'files', partSize: 1024 } }, {}, /"s3\.partSize" must not be less than 5242880/],
+    [
+      'a part size under 5 MiB',
+      { storageBackend: 's3', s3: { bucket: 'files', partSize: 1024 } },
+      {},
+      /"s3\.partSize" must not be less than 5242880/,
+    ],
     ['an endpoint with a path', { storageBackend: 's3', s3: { bucket: 'files', endpoint: 'http://h:9000/x' } }, {}, /"s3\.endpoint"/],
-    ['a client that is not one', { storageBackend: 's3', s3: { bucket: 'files', client: {} as never } }, {}, /"s3\.client" must be an S3Client/],
-    ['storage and storageBackend s3 both', { storage: new InMemoryStorage(), storageBackend: 's3' }, {}, /"storage" and "storageBackend" \("s3"\) both choose/],
-    ['local staging on the memory transport', { staging: 'local', storageBackend: 's3', s3: { bucket: 'b' } }, {}, /"staging" is "local", which needs transport "bullmq"/],
-    ['local staging on an api node', { staging: 'local', storageBackend: 's3', s3: { bucket: 'b' }, redis }, { transport: 'bullmq', role: 'api' }, /needs role "all" .*got "api"/],
+    [
+      'a client that is not one',
+      { storageBackend: 's3', s3: { bucket: 'files', client: {} as never } },
+      {},
+      /"s3\.client" must be an S3Client/,
+    ],
+    [
+      'storage and storageBackend s3 both',
+      { storage: new InMemoryStorage(), storageBackend: 's3' },
+      {},
+      /"storage" and "storageBackend" \("s3"\) both choose/,
+    ],
+    [
+      'local staging on the memory transport',
+      { staging: 'local', storageBackend: 's3', s3: { bucket: 'b' } },
+      {},
+      /"staging" is "local", which needs transport "bullmq"/,
+    ],
+    [
+      'local staging on an api node',
+      { staging: 'local', storageBackend: 's3', s3: { bucket: 'b' }, redis },
+      { transport: 'bullmq', role: 'api' },
+      /needs role "all" .*got "api"/,
+    ],
     ['local staging with files on each disk', { staging: 'local', redis }, bullmqAll, /needs storage every node reaches/],
   ])('rejects %s with a message naming the option', (_name, options, topology, message) => {
     expect(() => sut(options, { transport: 'memory', role: 'all', ...topology })).toThrow(message);

@@ -169,7 +169,8 @@ export interface ResolvedUploadsOptions {
   queue: QueueTuning;
 }
 
-export type ResolvedS3Options = Required<Omit<S3Options, 'endpoint' | 'prefix' | 'client'>> & Pick<S3Options, 'endpoint' | 'prefix' | 'client'>;
+export type ResolvedS3Options = Required<Omit<S3Options, 'endpoint' | 'prefix' | 'client'>> &
+  Pick<S3Options, 'endpoint' | 'prefix' | 'client'>;
 
 /** Fills defaults and rejects bad values with a message naming the option, so a host fails at init. */
 export function resolveUploadsOptions(

@@ -115,6 +115,7 @@ async function s3Storage(o: ResolvedS3Options): Promise<StorageBackend> {
 /** Where a host's own client sends its requests, for messages. */
 async function endpointOf(client: NonNullable<ResolvedS3Options['client']>): Promise<string> {
   const endpoint = await client.config.endpoint?.().catch(() => undefined);
-  if (endpoint) return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path === '/' ? '' : endpoint.path}`;
+  if (endpoint)
+    return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path === '/' ? '' : endpoint.path}`;
   return `AWS S3 (${await client.config.region().catch(() => 'region unknown')})`;
 }
