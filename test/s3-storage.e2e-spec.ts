@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { CreateMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import { createTempStorageRoot } from '../src/testing/temp-storage-root.js';
+import { UploadsModule } from '../src/uploads/module/uploads.module.js';
+import { UploadsService } from '../src/uploads/uploads.service.js';
 import request from 'supertest';
 import { UploadReconciler } from '../src/uploads/lifecycle/upload-reconciler.service.js';
 import { randomFile, sha256 } from './support/multipart.js';
-import { createTestBucket, s3Env, type TestBucket } from './support/s3.js';
+import { createTestBucket, s3Env, testS3Endpoint, type TestBucket } from './support/s3.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 const KiB = 1024;
@@ -175,6 +188,38 @@ describe('S3 storage backend at start-up (e2e)', () => {
         .expect(304);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('S3 storage backend embedded with the host’s own S3Client (e2e)', () => {
+  it('stores through the given client, and leaves it open when the app closes', async () => {
+    const bucket = await createTestBucket();
+    const root = await createTempStorageRoot('stowage-s3-host-');
+    const client = new S3Client({ endpoint: testS3Endpoint(), region: 'us-east-1', forcePathStyle: true, maxAttempts: 2 });
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          EventEmitterModule.forRoot(),
+          UploadsModule.forRoot({
+            storageRoot: root.path,
+            durability: 'none',
+            storageBackend: 's3',
+            s3: { bucket: bucket.name, prefix: 'host', client },
+          }),
+        ],
+      }).compile();
+      const app = await moduleRef.createNestApplication().init();
+      const uploads = app.get(UploadsService);
+      const record = await uploads.upload(Readable.from([Buffer.from('from the host')]), { filename: 'host.txt', mimeType: 'text/plain' });
+      expect(await uploads.waitUntilSettled(record.id)).toMatchObject({ status: 'stored' });
+      expect((await bucket.read(`host/${record.id}`)).toString()).toBe('from the host');
+      await app.close();
+      await expect(client.send(new HeadBucketCommand({ Bucket: bucket.name }))).resolves.toBeDefined();
+    } finally {
+      client.destroy();
+      await root.cleanup();
+      await bucket.remove();
     }
   });
 });
