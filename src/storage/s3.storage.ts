@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -117,10 +118,11 @@ export class S3Storage implements StorageBackend {
   async put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
     const objectKey = this.objectKey(key);
     this.storing.add(objectKey);
+    let reader: PartSource | undefined;
     try {
       if (await this.holds(objectKey, expected)) return; // committed by an earlier run
       await this.abortLeftovers(objectKey);
-      const reader = new PartReader(body);
+      reader = readerOf(body);
       if (expected.size <= this.partSize) await this.putWhole(objectKey, reader, expected, signal);
       else await this.putInParts(objectKey, reader, expected, signal);
     } catch (err) {
@@ -128,6 +130,7 @@ export class S3Storage implements StorageBackend {
     } finally {
       this.storing.delete(objectKey);
       body.destroy();
+      await reader?.close();
     }
   }
 
@@ -150,7 +153,7 @@ export class S3Storage implements StorageBackend {
   }
 
   /** One PUT of the whole object (it fits in one part), sent only once the bytes are verified. */
-  private async putWhole(objectKey: string, reader: PartReader, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
+  private async putWhole(objectKey: string, reader: PartSource, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
     const slot = await this.budget.take(expected.size);
     try {
       const size = await reader.fill(slot.buffer);
@@ -178,7 +181,7 @@ export class S3Storage implements StorageBackend {
   }
 
   /** A multipart upload; aborted at once when anything fails, so a failure leaves no parts behind. */
-  private async putInParts(objectKey: string, reader: PartReader, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
+  private async putInParts(objectKey: string, reader: PartSource, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({
         Bucket: this.bucket,
@@ -227,7 +230,7 @@ export class S3Storage implements StorageBackend {
   private async sendParts(
     objectKey: string,
     uploadId: string,
-    reader: PartReader,
+    reader: PartSource,
     expected: ExpectedContent,
     stop: AbortController,
   ): Promise<CompletedPart[]> {
@@ -545,8 +548,60 @@ class PartBudget {
   }
 }
 
+/** Where the parts' bytes come from: filled into the budget's buffers, in order. */
+interface PartSource {
+  /** Fills `target`; resolves how many bytes it holds (fewer only at the end). */
+  fill(target: Buffer): Promise<number>;
+  /** Counts what is left, for a size check: nothing, unless the source is longer than expected. */
+  rest(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * A staged file (a file read stream, not started yet) is read straight into the part buffers,
+ * with no chunk allocated per 64 KiB: garbage that, while the garbage collector waits, would count
+ * against the memory the part budget promises. Any other stream is copied chunk by chunk.
+ */
+function readerOf(body: Readable): PartSource {
+  const path = (body as Readable & { path?: unknown }).path;
+  if (typeof path !== 'string' || body.readableFlowing !== null || body.readableLength > 0) return new PartReader(body);
+  body.on('error', () => undefined); // never read: its own open of a missing file must not go unhandled (ours reports it)
+  return new FileReader(path);
+}
+
+class FileReader implements PartSource {
+  private handle?: Promise<FileHandle>;
+  private position = 0;
+
+  constructor(private readonly path: string) {}
+
+  private file(): Promise<FileHandle> {
+    return (this.handle ??= open(this.path, 'r'));
+  }
+
+  async fill(target: Buffer): Promise<number> {
+    const file = await this.file();
+    let filled = 0;
+    while (filled < target.length) {
+      const { bytesRead } = await file.read(target, filled, target.length - filled, this.position);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      this.position += bytesRead;
+    }
+    return filled;
+  }
+
+  async rest(): Promise<number> {
+    return Math.max(0, (await (await this.file()).stat()).size - this.position);
+  }
+
+  async close(): Promise<void> {
+    await (await this.handle?.catch(() => undefined))?.close();
+  }
+}
+
 /** Reads a stream into caller-given buffers, carrying over what did not fit. */
-class PartReader {
+class PartReader implements PartSource {
   private readonly chunks: AsyncIterator<Buffer>;
   private pending?: Buffer;
 
@@ -571,6 +626,8 @@ class PartReader {
     }
     return filled;
   }
+
+  async close(): Promise<void> {}
 
   /** Counts what is left, for a size check: nothing, unless the source is longer than expected. */
   async rest(): Promise<number> {
