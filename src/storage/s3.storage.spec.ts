@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../domain/errors/storage.error.js';
@@ -163,6 +167,24 @@ describe('S3Storage', () => {
     expect(s3.objects.get('k')?.body.equals(bytes)).toBe(true);
   });
 
+  it('reads a staged file straight from disk, and reports a missing one as NOT_FOUND', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stowage-s3-spec-'));
+    try {
+      const s3 = new FakeS3();
+      const bytes = Buffer.alloc(11 * MiB, 9);
+      await writeFile(join(dir, 'staged'), bytes);
+      await storage(s3).put('k', createReadStream(join(dir, 'staged')), { size: bytes.length, sha256: sha(bytes) });
+      expect(s3.objects.get('k')?.body.equals(bytes)).toBe(true);
+      await expect(
+        storage(s3).put('gone', createReadStream(join(dir, 'missing')), { size: 3, sha256: sha(Buffer.from('abc')) }),
+      ).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a key Stowage would never make', async () => {
     await expect(storage(new FakeS3()).stat('../etc/passwd')).rejects.toMatchObject({ code: 'INVALID_KEY' });
   });
@@ -184,7 +206,7 @@ describe('codeOf (S3 errors as storage codes)', () => {
     ['NoSuchBucket', s3Error('NoSuchBucket', 404), 'BUCKET_NOT_FOUND', false],
     ['NoSuchKey', s3Error('NoSuchKey', 404), 'NOT_FOUND', false],
     ['400 InvalidRequest', s3Error('InvalidRequest', 400), 'STORAGE_ERROR', false],
-  ])('%s is %s', (_name, err, code, transient) => {
+  ])('%s', (_name, err, code, transient) => {
     expect(codeOf(err)).toBe(code);
     expect(new StorageError(codeOf(err), 'm').transient).toBe(transient);
   });
