@@ -56,7 +56,7 @@ describe('S3 backend in a real process (e2e): crashes and JSON logs', () => {
       DURABILITY: 'none',
       LOG_LEVEL: 'warn',
       S3_PART_SIZE: '5MiB',
-      S3_PARTS_IN_FLIGHT: '2',
+      S3_PARTS_IN_FLIGHT: '4',
       RETRY_BASE_DELAY_MS: '20',
       ...env,
     });
@@ -74,8 +74,9 @@ describe('S3 backend in a real process (e2e): crashes and JSON logs', () => {
     const files = [randomFile(22 * MiB), randomFile(17 * MiB), randomFile(KiB)];
     const ids: string[] = [];
     for (const [i, bytes] of files.entries()) ids.push(await upload(first.url, bytes, `crash-${i}.bin`));
-    await until('parts 3 to be on their way', async () =>
-      proxy.count((r) => isPartUpload(r) && partNumber(r) >= 3) >= 2 ? true : undefined,
+    // Both multipart uploads have a part past the second held (so their first parts are in the bucket).
+    await until('part 3 of both multipart uploads to be on its way', async () =>
+      ids.slice(0, 2).every((id) => proxy.count((r) => isPartUpload(r) && partNumber(r) >= 3 && r.url.includes(id))) ? true : undefined,
     );
     first.service.proc.kill('SIGKILL');
     expect(await first.service.exited).toEqual({ code: null, signal: 'SIGKILL' });
