@@ -24,9 +24,11 @@ export default {
       rootDir: 'test',
       testRegex: '.*\\.e2e-spec\\.ts$',
       setupFilesAfterEnv: ['<rootDir>/support/timeout.ts'],
-      // Checks Redis and Chromium (installing Chromium as root), then builds src/ once for the suites
+      // Checks Redis and Chromium (installing Chromium as root), starts moto's S3 server (stopped by the
+      // teardown), then builds src/ once for the suites
       // that run the service as a child process.
       globalSetup: '<rootDir>/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/support/global-teardown.mjs',
     },
   ],
 };

@@ -13,6 +13,7 @@ import { USAGE, UsageError, isPartial, parseOptions } from './lib/options.mjs';
 import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { measureScale } from './lib/scale.mjs';
+import { measureS3Store } from './s3-store.mjs';
 import { alive, countFailed, indent, serverState, settle, startServer, stopServer } from './lib/servers.mjs';
 import { formatSize } from './lib/stats.mjs';
 import { createTempRoot } from './lib/temp-root.mjs';
@@ -46,6 +47,7 @@ const serviceWanted = (group) => config.figures.includes(group) && options.serve
 const scaleWanted = serviceWanted('scale');
 const scaleOutWanted = serviceWanted('scale-out');
 const tusWanted = serviceWanted('tus');
+const s3Wanted = serviceWanted('s3');
 
 /** What the measuring modules share: the config, the per-server state and the problems they book. */
 const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log };
@@ -118,7 +120,7 @@ async function main() {
     log(`FATAL: ${fatal}`);
   } else {
     // 1. Production build of the service (the scale and scale-out figures run dist/ too).
-    fatal = toStart.some((d) => d.kind === 'service') || scaleWanted || scaleOutWanted || tusWanted ? await build() : undefined;
+    fatal = toStart.some((d) => d.kind === 'service') || scaleWanted || scaleOutWanted || tusWanted || s3Wanted ? await build() : undefined;
   }
 
   const codeReady = !fatal; // wrk found, and the service built
@@ -170,6 +172,8 @@ async function main() {
           (err) => void ctx.problems.push(`tus: ${err.message}`),
         )
       : undefined;
+  // 9. The large file stored to S3 (moto), alone on the machine too.
+  const s3 = s3Wanted && codeReady ? await measureS3Store(ctx) : undefined;
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
@@ -180,6 +184,7 @@ async function main() {
     scale,
     scaleOut,
     tus,
+    s3,
     problems: ctx.problems,
     elapsedS: (Date.now() - started) / 1000,
   };

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// What the test suites need outside node_modules: Redis on 127.0.0.1:6379 and Debian's Chromium for
-// the browser tests. The jest global setups call these before any test runs (so `npm test` prepares
-// them); `node scripts/test-prerequisites.mjs [redis] [chromium] [wrk]` does the same by hand.
+// What the test suites need outside node_modules: Redis on 127.0.0.1:6379, Debian's Chromium for
+// the browser tests, wrk for the bench harness's tests, and moto's S3 server (moto_server) for the S3
+// tests. The pretest step and jest's global setups call these before any test runs (so `npm test`
+// prepares them); `node scripts/test-prerequisites.mjs [redis] [chromium] [wrk] [moto]` does the same by hand.
 //
 // Silent when all is there. As root, a missing Chromium is installed with apt-get (one line says so);
 // otherwise a missing prerequisite stops the run with one line saying what to start or install.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A prerequisite that is missing. Its stack is its message, so jest prints this one line and nothing else. */
@@ -155,7 +157,23 @@ function aptGetInstall(pkg) {
   }
 }
 
-const CHECKS = { redis: () => ensureRedis(), chromium: () => ensureChromium(), wrk: () => ensureWrk() };
+export const MOTO_SERVER = 'moto_server';
+
+/**
+ * The path of `moto_server` (Python moto's S3 server, which the S3 tests run against) on PATH, or
+ * one line saying what to install. `path` and `executable` are seams for tests.
+ */
+export function ensureMotoServer({ path = process.env.PATH ?? '', executable = isExecutable } = {}) {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, MOTO_SERVER);
+    if (executable(candidate)) return candidate;
+  }
+  throw new MissingPrerequisite(
+    `${MOTO_SERVER} is not on PATH: the S3 tests run against moto's S3 server; install it with \`pip install 'moto[server]'\` (Python 3; moto 5), then run npm test again`,
+  );
+}
+
+const CHECKS = { redis: () => ensureRedis(), chromium: () => ensureChromium(), wrk: () => ensureWrk(), moto: () => ensureMotoServer() };
 
 async function main(names) {
   for (const name of names.length > 0 ? names : Object.keys(CHECKS)) {

@@ -14,7 +14,10 @@ export type {
   BackpressureLimits,
   Durability,
   MultipartLimits,
+  S3Options,
   SlowClientLimits,
+  StagingMode,
+  StorageBackendKind,
   UploadsModuleOptions,
 } from './uploads/module/uploads.options.js';
 export type { RetryPolicy } from './tasks/retry-policy.js';
@@ -39,7 +42,13 @@ export {
 export { UPLOAD_STATUSES, type ResumableState, type UploadFailure, type UploadRecord, type UploadStatus } from './domain/upload-record.js';
 
 // Ports for custom implementations
-export { STORAGE_BACKEND, type ByteRange, type ExpectedContent, type StorageBackend } from './storage/storage-backend.interface.js';
+export {
+  STORAGE_BACKEND,
+  type ByteRange,
+  type DownloadLinkOptions,
+  type ExpectedContent,
+  type StorageBackend,
+} from './storage/storage-backend.interface.js';
 export { StorageError } from './domain/errors/storage.error.js';
 export { IdempotencyKeyTakenError } from './domain/errors/idempotency-key-taken.error.js';
 export {

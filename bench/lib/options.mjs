@@ -14,10 +14,10 @@ const GiB = 1024 ** 3;
  * resumable uploads) is a name here, its measurement in figures.mjs (per server) or its own module
  * (like scale.mjs), its section in the report and its rows in report-targets.mjs.
  */
-export const FIGURES = ['large', 'many', 'stored', 'scale', 'scale-out', 'tus'];
+export const FIGURES = ['large', 'many', 'stored', 'scale', 'scale-out', 'tus', 's3'];
 
 /** Groups measured only on the service: asking for just these without it measures nothing. */
-const SERVICE_ONLY = ['stored', 'scale', 'scale-out', 'tus'];
+const SERVICE_ONLY = ['stored', 'scale', 'scale-out', 'tus', 's3'];
 
 export const SERVERS = [
   { key: 'raw-stream', label: 'raw-stream', kind: 'baseline', script: 'bench/baselines/raw-stream.mjs', env: {} },
@@ -47,6 +47,8 @@ export const USAGE = `Usage: npm run bench -- [options]
                                     start-up, sweep memory, list/get p99, upload rate
                          scale-out  stored uploads/s with 1 vs 2 BullMQ workers (needs Redis)
                          tus        the large file through tus in 8 MiB PATCHes vs one POST (bench/tus.mjs)
+                         s3         the large file stored to S3 (moto_server): MB/s 202 → stored,
+                                    RSS growth vs part size × parts in flight (bench/s3-store.mjs)
                        A subset writes a partial report: skipped figures read "not measured".
   --scale              the scale figures only (same as --figures scale)
   --out PATH           where to write the markdown report (default docs/BENCHMARKS.md;

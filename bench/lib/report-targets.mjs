@@ -177,5 +177,20 @@ export function targetRows(v) {
       met: finite(t.ratio) ? t.ratio >= 0.8 : undefined,
     };
   });
+  // Object storage: one large upload stored to S3 (moto), memory bounded by the part budget.
+  judge(
+    `${formatSize(config.largeSize)} stored to S3: RSS growth while storing`,
+    '≤ part size × parts in flight + 32 MiB',
+    { group: 's3' },
+    () => {
+      const r = v.s3?.result;
+      if (!r) return {};
+      return {
+        figure: `${num(r.rssGrowth / MiB, 0)} MiB (${num(r.mbps, 0)} MB/s 202 → stored)`,
+        ratio: `${ratio(r.rssGrowth / r.target)} goal`,
+        met: finite(r.rssGrowth, r.target) ? r.rssGrowth <= r.target : undefined,
+      };
+    },
+  );
   return rows;
 }

@@ -76,5 +76,6 @@ export function reportView(results) {
     stored,
     scale,
     tus: results.tus,
+    s3: results.s3,
   };
 }

@@ -2,6 +2,7 @@
 // figures with ratios to the baselines measured in the same run, the scale figures and the data
 // check. Pure: `node bench/render.mjs` re-renders saved results with it.
 import { renderScaleOut } from '../scale-out.mjs';
+import { s3Section } from './report-s3.mjs';
 import { machineSection } from './machine.mjs';
 import { ms, num, ratio, table, withRange } from './report-format.mjs';
 import { METHOD } from './report-method.mjs';
@@ -255,6 +256,7 @@ export function renderMarkdown(results, { note } = {}) {
     );
   }
 
+  section('s3', '## Stored to S3 (moto on loopback)', () => out.push(...s3Section(results.s3)));
   out.push('## Method', '', METHOD, '');
   return out.join('\n');
 }

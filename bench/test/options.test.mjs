@@ -11,7 +11,7 @@ const usageError = (message) => (err) => err instanceof UsageError && message.te
 describe('options: --figures', () => {
   it('measures every group by default', () => {
     assert.deepEqual(parse().config.figures, FIGURES);
-    assert.deepEqual(FIGURES, ['large', 'many', 'stored', 'scale', 'scale-out', 'tus']);
+    assert.deepEqual(FIGURES, ['large', 'many', 'stored', 'scale', 'scale-out', 'tus', 's3']);
   });
 
   it('takes a subset in measuring order, spaces and duplicates ignored', () => {
@@ -22,7 +22,7 @@ describe('options: --figures', () => {
   it('rejects an unknown group by name and lists the valid ones', () => {
     assert.throws(
       () => parse('--figures', 'many,huge'),
-      usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale, scale-out, tus$/),
+      usageError(/^--figures: unknown figure group "huge"; choose from large, many, stored, scale, scale-out, tus, s3$/),
     );
     assert.throws(() => parse('--figures', 'a,b'), usageError(/unknown figure groups "a", "b"/));
   });

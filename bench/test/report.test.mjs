@@ -279,7 +279,7 @@ describe('report: sections', () => {
     delete r.scale;
     for (const s of Object.values(r.servers)) s.figures = { 'many:65536:32': s.figures['many:65536:32'] };
     const md = renderMarkdown(r);
-    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale, scale-out, tus\./);
+    assert.match(md, /Partial run\*\* \(`--figures many`\): skipped large, stored, scale, scale-out, tus, s3\./);
     assert.match(rowOf(md, '1 GiB upload MB/s'), /\| not measured \(skipped\) \|$/);
     assert.match(rowOf(md, '202 → stored p50'), /\| not measured \(skipped\) \|$/);
     assert.match(rowOf(md, 'Start-up to a served /health'), /\| not measured \(skipped\) \|$/);

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DEFAULT_CHROMIUM, MissingPrerequisite, ensureChromium, ensureRedis, ensureWrk } from '../test-prerequisites.mjs';
+import { DEFAULT_CHROMIUM, MissingPrerequisite, ensureChromium, ensureMotoServer, ensureRedis, ensureWrk } from '../test-prerequisites.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../test-prerequisites.mjs', import.meta.url));
 const missing = (message) => (err) =>
@@ -163,6 +163,20 @@ describe('ensureWrk', () => {
   });
 });
 
+describe('ensureMotoServer', () => {
+  it('finds moto_server on PATH', () => {
+    const found = ensureMotoServer({ path: '/nowhere:/opt/moto/bin', executable: (p) => p === '/opt/moto/bin/moto_server' });
+    assert.equal(found, '/opt/moto/bin/moto_server');
+  });
+
+  it('says in one line what to install when it is missing', () => {
+    assert.throws(
+      () => ensureMotoServer({ path: '/usr/bin:/bin', executable: () => false }),
+      missing(/moto_server is not on PATH: .*pip install 'moto\[server\]'/),
+    );
+  });
+});
+
 describe('the command', () => {
   it('prints one line and exits 1 on a prerequisite it does not know', async () => {
     const err = await promisify(execFile)(process.execPath, [SCRIPT, 'postgres']).then(
@@ -170,6 +184,6 @@ describe('the command', () => {
       (e) => e,
     );
     assert.equal(err?.code, 1);
-    assert.equal(err.stderr, 'unknown prerequisite "postgres"; choose from redis, chromium, wrk\n');
+    assert.equal(err.stderr, 'unknown prerequisite "postgres"; choose from redis, chromium, wrk, moto\n');
   });
 });

@@ -19,7 +19,7 @@ export async function removeFile(path: string): Promise<void> {
 }
 
 /** Writes every buffer to `fd` at its current position (writev may write less than asked). */
-async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
+export async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   let pending = chunks;
   while (pending.length > 0) {
     let written = (await writevFd(fd, pending)).bytesWritten;

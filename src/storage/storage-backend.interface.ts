@@ -6,6 +6,17 @@ export const STORAGE_BACKEND = Symbol('STORAGE_BACKEND');
 export interface ExpectedContent {
   size: number;
   sha256: string;
+  /** The upload's content type, for backends that keep it with the bytes (object storage). */
+  contentType?: string;
+}
+
+/** What a presigned download link makes the object store answer with. */
+export interface DownloadLinkOptions {
+  /** How long the link works, in milliseconds. */
+  expiresInMs: number;
+  contentType?: string;
+  /** A whole `Content-Disposition` header value. */
+  contentDisposition?: string;
 }
 
 /** Inclusive byte range, as in HTTP. */
@@ -33,7 +44,7 @@ export interface StorageBackend {
    * because an earlier call moved it, or `key` already names it, a `key` holding `expected` counts.
    */
   adopt?(key: string, sourcePath: string, expected: ExpectedContent): Promise<boolean>;
-  /** Opens the object (or a range of it); throws `StorageError` with code `ENOENT` when missing. */
+  /** Opens the object (or a range of it); throws `StorageError` with code `NOT_FOUND` when missing. */
   open(key: string, range?: ByteRange): Promise<Readable>;
   /** Size of the object, or undefined when it does not exist. */
   stat(key: string): Promise<{ size: number } | undefined>;
@@ -46,4 +57,15 @@ export interface StorageBackend {
   sweepIncomplete?(before: number): Promise<number>;
   /** Every key held, for reconciliation; a backend that cannot list leaves it out. */
   keys?(): AsyncIterable<string>;
+  /**
+   * Checks the backend can be reached and used (object storage: the bucket exists and the
+   * credentials are accepted); throws a `StorageError` saying why not, naming where it looked.
+   * Called once at start-up (which it stops) and by health checks.
+   */
+  probe?(): Promise<void>;
+  /**
+   * A time-limited URL from which a client can download the object itself, so the bytes bypass
+   * the API (object storage's presigned URLs). Used only when the module is told to redirect downloads.
+   */
+  downloadLink?(key: string, options: DownloadLinkOptions): Promise<string>;
 }

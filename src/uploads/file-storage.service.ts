@@ -129,7 +129,7 @@ export class FileStorageService implements OnModuleInit {
    * Resolves whether it was moved, i.e. no staged copy is left to discard.
    */
   private async place(task: StorageTask): Promise<boolean> {
-    const expected = { size: task.size, sha256: task.sha256 };
+    const expected = { size: task.size, sha256: task.sha256, contentType: task.mimeType };
     if (await this.backend.adopt?.(task.uploadId, this.staging.pathOf(task.uploadId), expected)) return true;
     await this.backend.put(task.uploadId, this.staging.open(task.uploadId), expected);
     return false;

@@ -131,7 +131,10 @@ export class UploadsService {
   async retry(id: string): Promise<UploadRecord> {
     const record = await this.get(id);
     if (record.status !== 'failed') throw new UploadNotRetryableError(id, `it is ${record.status}, only failed uploads are retried`);
-    if (!(await this.staging.exists(id))) throw new UploadNotRetryableError(id, 'its staged bytes are gone');
+    if (!(await this.staging.exists(id))) {
+      const where = this.options.staging === 'local' ? ' from this node (staging is local: retry on the node that received it)' : '';
+      throw new UploadNotRetryableError(id, `its staged bytes are gone${where}`);
+    }
     const result = await this.records.transition(id, ['failed'], {
       status: 'received',
       attempts: 0,
@@ -176,6 +179,17 @@ export class UploadsService {
     const record = typeof upload === 'string' ? await this.getStored(upload) : upload;
     if (record.status !== 'stored') throw new UploadNotStoredError(record.id, record.status);
     return { record, stream: await this.backend.open(record.id, range) };
+  }
+
+  /**
+   * Where a client can fetch the stored bytes itself, when the module redirects downloads
+   * (`s3.download: 'redirect'`): a presigned URL that expires after `s3.linkExpiresMs`. Undefined
+   * when downloads go through the API.
+   */
+  async downloadLink(record: UploadRecord, contentDisposition?: string): Promise<string | undefined> {
+    const s3 = this.options.s3;
+    if (s3?.download !== 'redirect' || !this.backend.downloadLink) return undefined;
+    return this.backend.downloadLink(record.id, { expiresInMs: s3.linkExpiresMs, contentType: record.mimeType, contentDisposition });
   }
 
   /** Removes the record, the stored bytes and any staged bytes. */

@@ -58,6 +58,31 @@ describe('validateEnv', () => {
     expect(() => validateEnv(env)).toThrow(message);
   });
 
+  it('takes the S3 settings, and asks for a bucket with STORAGE_BACKEND=s3', () => {
+    expect(validateEnv({ STORAGE_BACKEND: 's3', S3_BUCKET: 'files', S3_FORCE_PATH_STYLE: 'true', S3_PART_SIZE: '16MiB' })).toMatchObject({
+      STORAGE_BACKEND: 's3',
+      S3_BUCKET: 'files',
+      S3_REGION: 'us-east-1',
+      S3_FORCE_PATH_STYLE: true,
+      S3_PART_SIZE: 16 * 1024 ** 2,
+      S3_DOWNLOAD: 'stream',
+    });
+    expect(() => validateEnv({ STORAGE_BACKEND: 's3' })).toThrow(/S3_BUCKET must be a bucket name; it is required with STORAGE_BACKEND=s3/);
+  });
+
+  it('refuses STAGING=local where a node could not store its own uploads or serve the others', () => {
+    const problems = (() => {
+      try {
+        validateEnv({ STAGING: 'local', ROLE: 'api' });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(problems).toMatch(/STAGING=local needs TASK_TRANSPORT=bullmq/);
+    expect(problems).toMatch(/STAGING=local needs ROLE=all \(got api\)/);
+    expect(problems).toMatch(/STAGING=local needs STORAGE_BACKEND=s3/);
+  });
+
   it('reports every bad variable at once', () => {
     expect(() => validateEnv({ PORT: 'x', DURABILITY: 'y' })).toThrow(/PORT[^\n]*\n[^\n]*DURABILITY/);
   });

@@ -69,6 +69,15 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
       `  - ROLE=${String(env.ROLE)} needs TASK_TRANSPORT=bullmq (and REDIS_URL): with memory no other process can see the work`,
     );
   }
+  if (env.STORAGE_BACKEND === 's3' && env.S3_BUCKET === undefined)
+    problems.push('  - S3_BUCKET must be a bucket name; it is required with STORAGE_BACKEND=s3');
+  if (env.STAGING === 'local') {
+    if (env.TASK_TRANSPORT !== 'bullmq')
+      problems.push('  - STAGING=local needs TASK_TRANSPORT=bullmq (and REDIS_URL): the nodes share the records through Redis');
+    if (env.ROLE !== 'all') problems.push(`  - STAGING=local needs ROLE=all (got ${String(env.ROLE)}): each node stores what it received`);
+    if (env.STORAGE_BACKEND !== 's3')
+      problems.push('  - STAGING=local needs STORAGE_BACKEND=s3: any node may be asked for the bytes of any upload');
+  }
   if (problems.length > 0) throw new ConfigurationError(`Invalid configuration:\n${problems.join('\n')}`);
   return env as EnvironmentVariables;
 }

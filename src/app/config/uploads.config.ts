@@ -21,6 +21,7 @@ export function uploadsOptionsFromEnv(env: EnvironmentVariables): UploadsModuleO
   }
   // Redis is only the transport's: unset with `memory`, so a stray REDIS_URL changes nothing.
   if (env.TASK_TRANSPORT !== 'bullmq') delete options.redis;
+  if (env.STORAGE_BACKEND !== 's3') delete options.s3;
   return options;
 }
 

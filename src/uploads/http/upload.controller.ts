@@ -190,10 +190,15 @@ export class UploadController {
   }
 
   @Get(':id/content')
-  @ApiOperation({ summary: 'Download the stored bytes', description: 'Supports a single byte range and If-None-Match.' })
+  @ApiOperation({
+    summary: 'Download the stored bytes',
+    description:
+      'Supports a single byte range and If-None-Match. With S3_DOWNLOAD=redirect: 302 to a short-lived presigned URL of the object.',
+  })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ description: 'The bytes', schema: { type: 'string', format: 'binary' } })
   @ApiPartialContentResponse({ description: 'The requested range' })
+  @ApiResponse({ status: HttpStatus.FOUND, description: 'Downloads are redirected to object storage: Location is a presigned URL' })
   @ApiResponse({ status: HttpStatus.NOT_MODIFIED, description: 'If-None-Match holds the ETag (the SHA-256), compared weakly' })
   @ApiErrors(ErrorResponseDto, {
     UPLOAD_NOT_FOUND: 'No upload has this id',
@@ -207,6 +212,13 @@ export class UploadController {
     res.setHeader('Accept-Ranges', 'bytes');
     if (noneMatch(req.headers['if-none-match'], etag)) {
       res.status(HttpStatus.NOT_MODIFIED).end();
+      return;
+    }
+    const link = await this.uploads.downloadLink(record, contentDisposition(record.filename));
+    if (link) {
+      // The link expires: no cache may keep the redirect longer.
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(HttpStatus.FOUND, link);
       return;
     }
     const ranges = req.headers.range ? rangeParser(record.size, req.headers.range, { combine: true }) : undefined;

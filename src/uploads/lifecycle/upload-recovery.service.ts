@@ -4,7 +4,7 @@ import { StagingArea } from '../../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../../storage/storage-backend.interface.js';
 import { TASK_TRANSPORT, type TaskTransport } from '../../tasks/task-transport.interface.js';
 import { FileReceivedEvent } from '../../domain/events/file-received.event.js';
-import { UNSETTLED_STATUSES } from '../../domain/upload-record.js';
+import { UNSETTLED_STATUSES, type UploadRecord } from '../../domain/upload-record.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
 import { StructuredLogger } from '../../common/structured-logger.js';
@@ -19,7 +19,8 @@ import { StructuredLogger } from '../../common/structured-logger.js';
  * that died between the record and the job), so API processes requeue unsettled records at start;
  * the job id is the upload id, so a job still pending is not duplicated. Workers skip recovery, and
  * nobody sweeps the shared staging area at start: another process may be receiving into it (the
- * reconciler's stale sweep removes real leftovers).
+ * reconciler's stale sweep removes real leftovers). With staging local to each node (`staging:
+ * 'local'`), a node requeues only the uploads whose staged bytes it holds, into its own queue.
  */
 @Injectable()
 export class UploadRecoveryService implements OnApplicationBootstrap {
@@ -39,7 +40,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
     // Alone on this root (no queue workers): every temp of an interrupted save is a leftover. Swept
     // before the saves restart so none of theirs is taken for one.
     const incomplete = this.options.transport === 'memory' ? ((await this.backend.sweepIncomplete?.(startedAt)) ?? 0) : 0;
-    const unsettled = await this.records.findByStatus(UNSETTLED_STATUSES);
+    const unsettled = await this.mine(await this.records.findByStatus(UNSETTLED_STATUSES));
     for (const record of unsettled) await this.transport.dispatch(FileReceivedEvent.fromRecord(record));
     if (this.options.transport === 'bullmq') {
       if (unsettled.length > 0)
@@ -69,5 +70,15 @@ export class UploadRecoveryService implements OnApplicationBootstrap {
         incompleteRemoved: incomplete,
       });
     }
+  }
+
+  /**
+   * The records this process can store: all of them, unless staging is local to each node, where
+   * only the node holding an upload's staged bytes can (the others' uploads are in their queues).
+   */
+  private async mine(records: UploadRecord[]): Promise<UploadRecord[]> {
+    if (this.options.staging !== 'local') return records;
+    const here = await Promise.all(records.map((record) => this.staging.exists(record.id)));
+    return records.filter((_, i) => here[i]);
   }
 }

@@ -2,6 +2,7 @@ import type { ConfigurableModuleAsyncOptions, ConfigurableModuleOptionsFactory, 
 import { UploadStatusService } from '../upload-status.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
 import type { ResolvedUploadsOptions, UploadsModuleOptions } from './uploads.options.js';
+import { optionValue } from './uploads.settings.js';
 import { resolveQueueOptions, type UploadsTopology } from './uploads.topology.js';
 import type { BullMqTransport } from '../../tasks/bullmq.transport.js';
 import { UPLOADS_QUEUE } from '../../tasks/storage-job.js';
@@ -40,7 +41,17 @@ async function queueOptions(options: UploadsModuleOptions, topology: UploadsTopo
   const redis = resolveQueueOptions(options, topology).redis!;
   const { connectRedis } = await bullmqImport(() => import('../../records/redis.client.js'));
   await (await connectRedis(redis.url)).quit();
-  return { connection: { url: redis.url }, prefix: redis.prefix };
+  return { connection: { url: redis.url }, prefix: await queuePrefix(options, redis.prefix) };
+}
+
+/**
+ * With staging local to each node, only the node that staged an upload can store it, so each node
+ * has a queue of its own, named after its disk (`<prefix>:node:<id>:uploads:*`); records stay shared.
+ */
+async function queuePrefix(options: UploadsModuleOptions, prefix: string): Promise<string> {
+  if (optionValue(options, 'staging') !== 'local') return prefix;
+  const { nodeIdOf } = await import('../../storage/node-identity.js');
+  return `${prefix}:node:${await nodeIdOf(optionValue(options, 'storageRoot'))}`;
 }
 
 /** The module's own queue, for `forRoot`. */

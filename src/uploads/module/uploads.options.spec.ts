@@ -88,6 +88,80 @@ describe('resolveUploadsOptions', () => {
   });
 });
 
+describe('resolveUploadsOptions: where stored bytes go', () => {
+  const sut = resolveUploadsOptions;
+  const bullmqAll = { transport: 'bullmq', role: 'all' } as const;
+  const redis = { url: 'redis://127.0.0.1:6379' };
+
+  it('stores on disk with shared staging by default, with no S3 settings', () => {
+    const resolved = sut({});
+    expect(resolved).toMatchObject({ storageBackend: 'disk', staging: 'shared' });
+    expect(resolved.s3).toBeUndefined();
+  });
+
+  it('fills the S3 defaults and trims slashes from the endpoint and the prefix', () => {
+    expect(
+      sut({ storageBackend: 's3', s3: { bucket: 'files', endpoint: 'http://127.0.0.1:9000/', prefix: 'tenant-a/files/' } }).s3,
+    ).toEqual({
+      bucket: 'files',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      prefix: 'tenant-a/files',
+      partSize: 8 * 1024 ** 2,
+      partsInFlight: 4,
+      requestTimeoutMs: 30_000,
+      download: 'stream',
+      linkExpiresMs: 60_000,
+      client: undefined,
+    });
+  });
+
+  it('lets staging be local to each node with bullmq, role all and storage every node reaches', () => {
+    expect(sut({ storageBackend: 's3', s3: { bucket: 'files' }, staging: 'local', redis }, bullmqAll).staging).toBe('local');
+    expect(sut({ storage: new InMemoryStorage(), staging: 'local', redis }, bullmqAll).staging).toBe('local');
+  });
+
+  it.each<[string, UploadsModuleOptions, object, RegExp]>([
+    ['a missing bucket', { storageBackend: 's3' }, {}, /"s3\.bucket" is required with storageBackend "s3"/],
+    ['a bad bucket name', { storageBackend: 's3', s3: { bucket: 'My_Bucket' } }, {}, /"s3\.bucket" must be a bucket name/],
+    [
+      'a part size under 5 MiB',
+      { storageBackend: 's3', s3: { bucket: 'files', partSize: 1024 } },
+      {},
+      /"s3\.partSize" must not be less than 5242880/,
+    ],
+    ['an endpoint with a path', { storageBackend: 's3', s3: { bucket: 'files', endpoint: 'http://h:9000/x' } }, {}, /"s3\.endpoint"/],
+    [
+      'a client that is not one',
+      { storageBackend: 's3', s3: { bucket: 'files', client: {} as never } },
+      {},
+      /"s3\.client" must be an S3Client/,
+    ],
+    [
+      'storage and storageBackend s3 both',
+      { storage: new InMemoryStorage(), storageBackend: 's3' },
+      {},
+      /"storage" and "storageBackend" \("s3"\) both choose/,
+    ],
+    [
+      'local staging on the memory transport',
+      { staging: 'local', storageBackend: 's3', s3: { bucket: 'b' } },
+      {},
+      /"staging" is "local", which needs transport "bullmq"/,
+    ],
+    [
+      'local staging on an api node',
+      { staging: 'local', storageBackend: 's3', s3: { bucket: 'b' }, redis },
+      { transport: 'bullmq', role: 'api' },
+      /needs role "all" .*got "api"/,
+    ],
+    ['local staging with files on each disk', { staging: 'local', redis }, bullmqAll, /needs storage every node reaches/],
+  ])('rejects %s with a message naming the option', (_name, options, topology, message) => {
+    expect(() => sut(options, { transport: 'memory', role: 'all', ...topology })).toThrow(message);
+  });
+});
+
 describe('resolveUploadsExtras', () => {
   const sut = resolveUploadsExtras;
 
