@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // What the test suites need outside node_modules: Redis on 127.0.0.1:6379, Debian's Chromium for
-// the browser tests, wrk for the bench harness's tests, and moto's S3 server (moto_server) for the S3
-// tests. The pretest step and jest's global setups call these before any test runs (so `npm test`
-// prepares them); `node scripts/test-prerequisites.mjs [redis] [chromium] [wrk] [moto]` does the same by hand.
+// the browser tests, wrk for the bench harness's tests, FUSE with fusepy for the outage tests' fault
+// layer, and moto's S3 server (moto_server) for the S3 tests. The pretest step and jest's global setups call these before any test runs (so `npm test`
+// prepares them); `node scripts/test-prerequisites.mjs [redis] [chromium] [wrk] [fuse] [moto]` does the same by hand.
 //
-// Silent when all is there. As root, a missing Chromium is installed with apt-get (one line says so);
+// Silent when all is there. As root, a missing Chromium, wrk or FUSE is installed with apt-get (one line says so);
 // otherwise a missing prerequisite stops the run with one line saying what to start or install.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -104,37 +104,72 @@ export function aptGetInstallChromium() {
 }
 
 /**
- * Makes sure the bench harness's load generator, Debian's `wrk`, is on PATH (its tests run it). Same
- * manner as Chromium: silent when there, installed as root, one line saying what to install otherwise.
+ * Makes sure something the tests run from Debian's packages is there (`found()`). Same manner as
+ * Chromium: silent when there, installed as root with one line saying so, one line saying what to
+ * install otherwise.
  */
+function ensureDebianPackages({ what, packages, found, isRoot, install, say }) {
+  if (found()) return;
+  const list = packages.join(' ');
+  const named = packages.length === 1 ? `Debian's ${list} package` : `Debian's packages ${list}`;
+  if (!isRoot)
+    throw new MissingPrerequisite(`${what}: install ${named} as root (\`sudo apt-get install ${list}\`), then run npm test again`);
+  say(`${what}: installing ${named} (apt-get install ${list})...`);
+  try {
+    install();
+  } catch (err) {
+    throw new MissingPrerequisite(`Could not install ${list}: ${err?.message ?? err}`);
+  }
+  if (!found()) throw new MissingPrerequisite(`${named} ${packages.length === 1 ? 'is' : 'are'} installed, but still: ${what}`);
+}
+
+/** The bench harness's load generator, Debian's `wrk`, on PATH (its tests run it). */
 export function ensureWrk({
   isRoot = process.getuid?.() === 0,
   install = () => aptGetInstall('wrk'),
   say = (line) => process.stderr.write(`${line}\n`),
   found = () => spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined,
 } = {}) {
-  if (found()) return;
-  if (!isRoot)
-    throw new MissingPrerequisite(
-      "wrk, the benchmark harness's load generator, is not on PATH: install Debian's wrk package as root (`sudo apt-get install wrk`), then run npm test again",
-    );
-  say("wrk, the benchmark harness's load generator, is not on PATH: installing Debian's wrk package (apt-get install wrk)...");
-  try {
-    install();
-  } catch (err) {
-    throw new MissingPrerequisite(`Could not install wrk: ${err?.message ?? err}`);
-  }
-  if (!found()) throw new MissingPrerequisite("Debian's wrk package is installed, but wrk is still not on PATH");
+  ensureDebianPackages({
+    what: "wrk, the benchmark harness's load generator, is not on PATH",
+    packages: ['wrk'],
+    found,
+    isRoot,
+    install,
+    say,
+  });
 }
 
-/** `apt-get update` and `apt-get install -y <pkg>`, quietly; on failure, the last line apt printed. */
-function aptGetInstall(pkg) {
+/**
+ * FUSE and Debian's fusepy, for the fault layer of the outage tests (and the power-loss tests):
+ * test/crash/check-tools.mjs finds them as the layer will.
+ */
+export function ensureFuse({
+  isRoot = process.getuid?.() === 0,
+  install = () => aptGetInstall('fuse3', 'python3-fusepy'),
+  say = (line) => process.stderr.write(`${line}\n`),
+  found = () =>
+    spawnSync(process.execPath, [join(import.meta.dirname, '..', 'test', 'crash', 'check-tools.mjs')], { stdio: 'ignore' }).status === 0,
+} = {}) {
+  ensureDebianPackages({
+    what: 'FUSE for the file-system fault layer is missing (fusermount3, or python3 with fusepy)',
+    packages: ['fuse3', 'python3-fusepy'],
+    found,
+    isRoot,
+    install,
+    say,
+  });
+}
+
+/** `apt-get update` and `apt-get install -y <pkgs>`, quietly; on failure, the last line apt printed. */
+function aptGetInstall(...pkgs) {
+  const pkg = pkgs.join(' ');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Waits for another apt/dpkg (say, a second test run installing at the same time) instead of failing.
   const lock = ['-o', 'DPkg::Lock::Timeout=300'];
   const steps = [
     ['apt-get update', ['-qq', ...lock, 'update']],
-    [`apt-get install ${pkg}`, ['-qq', '-y', ...lock, 'install', pkg]],
+    [`apt-get install ${pkg}`, ['-qq', '-y', ...lock, 'install', ...pkgs]],
   ];
   for (const [step, args] of steps) {
     const run = spawnSync('apt-get', args, {
@@ -173,7 +208,13 @@ export function ensureMotoServer({ path = process.env.PATH ?? '', executable = i
   );
 }
 
-const CHECKS = { redis: () => ensureRedis(), chromium: () => ensureChromium(), wrk: () => ensureWrk(), moto: () => ensureMotoServer() };
+const CHECKS = {
+  redis: () => ensureRedis(),
+  chromium: () => ensureChromium(),
+  wrk: () => ensureWrk(),
+  fuse: () => ensureFuse(),
+  moto: () => ensureMotoServer(),
+};
 
 async function main(names) {
   for (const name of names.length > 0 ? names : Object.keys(CHECKS)) {

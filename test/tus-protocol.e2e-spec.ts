@@ -468,6 +468,43 @@ describe('tus 1.0 protocol: types, admission, expiry (e2e)', () => {
     }
   });
 
+  it('a PATCH that trickles is cut off by the slow-client rate, keeps what arrived, and frees the upload for a resume', async () => {
+    const t = await createTestApp({ UPLOAD_MIN_BYTES_PER_SEC: 1000, UPLOAD_RATE_WINDOW_MS: 500 });
+    try {
+      const url = await baseUrl(t.server);
+      const file = randomFile(100_000);
+      const id = idOf(await tusRequest(url, 'POST', '/uploads/tus', { ...TUS, 'Upload-Length': file.length }));
+      // 20 kB at once, then a byte every 100 ms: 10 bytes/s, under the 1000 asked for.
+      const slow = heldPatch(
+        url,
+        `/uploads/tus/${id}`,
+        { ...OFFSET_STREAM, 'Upload-Offset': 0, 'Content-Length': file.length },
+        file.subarray(0, 20_000),
+      );
+      slow.reply.catch(() => undefined);
+      let sent = 20_000;
+      const trickle = setInterval(() => slow.write(file.subarray(sent, ++sent)), 100);
+      try {
+        await until('the trickling PATCH to be cut off', async () =>
+          Number((await tusRequest(url, 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset']) >= 20_000 && (await slow.closed())
+            ? true
+            : undefined,
+        );
+      } finally {
+        clearInterval(trickle);
+      }
+      const offset = Number((await tusRequest(url, 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset']);
+      expect(offset).toBeGreaterThanOrEqual(20_000);
+      expect(offset).toBeLessThanOrEqual(sent);
+      expect(
+        (await tusRequest(url, 'PATCH', `/uploads/tus/${id}`, { ...OFFSET_STREAM, 'Upload-Offset': offset }, file.subarray(offset))).status,
+      ).toBe(204);
+      expect(await t.uploads.waitUntilSettled(id)).toMatchObject({ status: 'stored', sha256: sha256(file) });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('expiration: an unfinished upload expires (410), the sweep removes its bytes and counts it in /health', async () => {
     const t = await createTestApp({ RESUMABLE_EXPIRY_MS: 500 });
     try {

@@ -5,7 +5,15 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DEFAULT_CHROMIUM, MissingPrerequisite, ensureChromium, ensureMotoServer, ensureRedis, ensureWrk } from '../test-prerequisites.mjs';
+import {
+  DEFAULT_CHROMIUM,
+  MissingPrerequisite,
+  ensureChromium,
+  ensureFuse,
+  ensureMotoServer,
+  ensureRedis,
+  ensureWrk,
+} from '../test-prerequisites.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../test-prerequisites.mjs', import.meta.url));
 const missing = (message) => (err) =>
@@ -163,6 +171,31 @@ describe('ensureWrk', () => {
   });
 });
 
+describe('ensureFuse', () => {
+  it('is silent when the fault layer can mount, installs fuse3 and fusepy as root, and names both otherwise', () => {
+    assert.doesNotThrow(() => ensureFuse({ found: () => true, isRoot: false }));
+    assert.throws(
+      () => ensureFuse({ found: () => false, isRoot: false }),
+      missing(
+        /FUSE .* is missing .*: install Debian's packages fuse3 python3-fusepy as root \(`sudo apt-get install fuse3 python3-fusepy`\)/,
+      ),
+    );
+    let installed = false;
+    const said = [];
+    ensureFuse({ found: () => installed, isRoot: true, install: () => (installed = true), say: (l) => said.push(l) });
+    assert.equal(said.length, 1);
+    assert.match(said[0], /installing Debian's packages fuse3 python3-fusepy \(apt-get install fuse3 python3-fusepy\)\.\.\.$/);
+    assert.throws(
+      () => ensureFuse({ found: () => false, isRoot: true, install: () => {}, say: () => {} }),
+      missing(/packages fuse3 python3-fusepy are installed, but still: FUSE/),
+    );
+  });
+
+  it('finds the real tools on this machine', () => {
+    assert.doesNotThrow(() => ensureFuse({ isRoot: false }));
+  });
+});
+
 describe('ensureMotoServer', () => {
   it('finds moto_server on PATH', () => {
     const found = ensureMotoServer({ path: '/nowhere:/opt/moto/bin', executable: (p) => p === '/opt/moto/bin/moto_server' });
@@ -184,6 +217,6 @@ describe('the command', () => {
       (e) => e,
     );
     assert.equal(err?.code, 1);
-    assert.equal(err.stderr, 'unknown prerequisite "postgres"; choose from redis, chromium, wrk, moto\n');
+    assert.equal(err.stderr, 'unknown prerequisite "postgres"; choose from redis, chromium, wrk, fuse, moto\n');
   });
 });

@@ -12,6 +12,8 @@ export function configureApp(app: INestApplication): void {
   applyServerTimeouts(app);
 }
 
+const CONNECTIONS_CHECK_MS = 1000;
+
 /**
  * Node's default 5-minute `requestTimeout` would cut off a large upload on a slow link. Instead a
  * whole request has no cap by default, and a connection with no bytes moving is closed.
@@ -21,6 +23,13 @@ function applyServerTimeouts(app: INestApplication): void {
   const server = app.getHttpServer() as Server;
   server.requestTimeout = config.get('HTTP_REQUEST_TIMEOUT_MS', { infer: true });
   server.headersTimeout = config.get('HTTP_HEADERS_TIMEOUT_MS', { infer: true });
+  // Node checks those two timeouts every 30 s by default (read when the server starts listening), so
+  // a client trickling its headers kept its connection up to 30 s past HTTP_HEADERS_TIMEOUT_MS.
+  // A public property of Node's Server that @types/node only knows as a createServer() option.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(
+    CONNECTIONS_CHECK_MS,
+    server.headersTimeout,
+  );
   server.setTimeout(config.get('HTTP_IDLE_TIMEOUT_MS', { infer: true }));
 }
 

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchedFileWriter, closeFd, forgetDir, mkdirDurable, openFd, syncDir } from './durable-fs.js';
+import { BatchedFileWriter, closeFd, forgetDir, mkdirDurable, mkdirp, openFd, syncDir } from './durable-fs.js';
 
 /** How many of this process's open descriptors point at `path` (Linux: /proc/self/fd). */
 async function descriptorsOf(path: string): Promise<number> {
@@ -74,6 +74,33 @@ describe('mkdirDurable', () => {
     await mkdirDurable(join(root, 'old'));
     expect(await descriptorsOf(root)).toBe(1);
     forgetDir(root);
+  });
+});
+
+describe('mkdirp', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stowage-mkdirp-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('makes every missing directory and resolves to the first it made, or undefined when there was nothing to make', async () => {
+    await expect(mkdirp(join(root, 'a', 'b', 'c'))).resolves.toBe(join(root, 'a'));
+    expect((await stat(join(root, 'a', 'b', 'c'))).isDirectory()).toBe(true);
+    await expect(mkdirp(join(root, 'a', 'b', 'c'))).resolves.toBeUndefined();
+    await expect(mkdirp(join(root, 'a', 'd'))).resolves.toBe(join(root, 'a', 'd'));
+  });
+
+  it('makes the same directories from many callers at once', async () => {
+    const made = await Promise.all(Array.from({ length: 8 }, () => mkdirp(join(root, 'x', 'y'))));
+    expect(made.filter((m) => m !== undefined).length).toBeGreaterThanOrEqual(1);
+    expect((await stat(join(root, 'x', 'y'))).isDirectory()).toBe(true);
+  });
+
+  it('reports the failure that happened, not an ENOENT of its own (the EIO case: test/outages.e2e-spec.ts)', async () => {
+    await writeFile(join(root, 'file'), 'x');
+    await expect(mkdirp(join(root, 'file'))).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(mkdirp(join(root, 'file', 'sub', 'deeper'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { close, fdatasync, fsync, open, unlink, writev } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -229,10 +229,37 @@ function ignore(): void {}
  * directory and process.
  */
 export async function mkdirDurable(dir: string): Promise<void> {
-  await syncMadeDirs(dir, await mkdir(dir, { recursive: true }));
+  await syncMadeDirs(dir, await mkdirp(dir));
 }
 
-/** The syncs of `mkdirDurable`, for a caller that ran `mkdir(dir, { recursive: true })` itself (`first`: what it resolved to). */
+/**
+ * `mkdir -p` that reports the error that really happened. Node's `mkdir(dir, { recursive: true })`
+ * answers a failure such as EIO with the ENOENT of a stat it makes afterwards (seen on Node 20 with a
+ * disk failing under a FUSE layer), and ENOENT reads as a permanent "not found" where a transient
+ * disk error should be retried. Resolves to the first directory it made, as Node's does.
+ */
+export async function mkdirp(dir: string): Promise<string | undefined> {
+  const made = await mkdirOne(dir);
+  if (made !== MISSING_PARENT) return made;
+  const first = await mkdirp(dirname(dir));
+  return (await mkdirOne(dir)) === undefined ? first : (first ?? dir);
+}
+
+const MISSING_PARENT = Symbol('missing parent');
+
+async function mkdirOne(dir: string): Promise<string | undefined | typeof MISSING_PARENT> {
+  try {
+    await mkdir(dir);
+    return dir;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return undefined;
+    if (code === 'ENOENT' && dirname(dir) !== dir) return MISSING_PARENT;
+    throw err;
+  }
+}
+
+/** The syncs of `mkdirDurable`, for a caller that ran `mkdirp(dir)` itself (`first`: what it resolved to). */
 export async function syncMadeDirs(dir: string, first: string | undefined): Promise<void> {
   const parents = [dirname(dir)];
   for (let made = dir; first !== undefined && made !== first && dirname(made) !== made;) {

@@ -1,8 +1,7 @@
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { allOrFirstError, syncDir, syncMadeDirs } from '../common/durable-fs.js';
+import { allOrFirstError, mkdirp, syncDir, syncMadeDirs } from '../common/durable-fs.js';
 import type { UploadRecord, UploadStatus } from '../domain/upload-record.js';
 import { IdempotencyKeyTakenError } from '../domain/errors/idempotency-key-taken.error.js';
 import type {
@@ -37,7 +36,7 @@ export class LmdbRecordRepository implements UploadRecordRepository, OnApplicati
   ) {}
 
   async init(): Promise<void> {
-    const made = await mkdir(dirname(this.path), { recursive: true });
+    const made = await mkdirp(dirname(this.path));
     // separateFlushed: a write resolves once committed (visible, and safe from a process crash);
     // waiting for the disk flush as well is decided per write, see `commit`.
     this.root = open({ path: this.path, noSync: !this.durable, separateFlushed: true });

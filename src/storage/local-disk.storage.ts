@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from '../domain/errors/storage.error.js';
@@ -12,6 +12,7 @@ import {
   fsyncFd,
   isNotFound,
   mkdirDurable,
+  mkdirp,
   openFd,
   removeFile,
   syncDir,
@@ -136,7 +137,7 @@ export class LocalDiskStorage implements StorageBackend {
     if (this.made.has(dir)) return;
     // Durable before anything is placed in it: a shard whose own entry is lost loses its files.
     if (this.durable) await mkdirDurable(dir);
-    else await mkdir(dir, { recursive: true });
+    else await mkdirp(dir);
     this.made.add(dir);
   }
 

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { InsufficientStorageError } from '../domain/errors/insufficient-storage.error.js';
 import { StorageError } from '../domain/errors/storage.error.js';
 import { UploadError } from '../domain/errors/upload.error.js';
+import { type SlowClientLimits, watchTransferRate } from '../domain/slow-client.js';
 import { SNIFF_BYTES } from './content-type.js';
 import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, openFd, syncDir } from '../common/durable-fs.js';
 import type { StagingArea } from './staging-area.js';
@@ -43,6 +44,8 @@ export interface AppendOptions {
    * before them; a rejection drops the chunk and is thrown.
    */
   sniff?: (head: Buffer) => Promise<void>;
+  /** A chunk trickling in slower than this is cut off (its source destroyed with `UploadTooSlowError`). */
+  slowClient?: SlowClientLimits;
   /** Whether an error that cuts the chunk short keeps the bytes that arrived before it (a dropped connection). */
   keepOnError: (err: unknown) => boolean;
 }
@@ -133,6 +136,11 @@ export class ResumableStaging {
       let head = options.sniff && start < SNIFF_BYTES ? [await readAt(fd, start, 0)] : undefined;
       let headBytes = head?.[0].length ?? 0;
       let interruptedBy: unknown;
+      const stopWatching = watchTransferRate(
+        () => appended,
+        options.slowClient,
+        (error) => source.destroy?.(error),
+      );
       try {
         for await (const chunk of source) {
           if (start + appended + chunk.length > options.maxTotal) throw options.tooLarge();
@@ -153,6 +161,8 @@ export class ResumableStaging {
       } catch (err) {
         if (!options.keepOnError(err)) throw err;
         interruptedBy = err;
+      } finally {
+        stopWatching();
       }
       await writer.end();
       if (checksum && !checksum.digest().equals(options.checksum!.digest)) throw options.mismatch!();

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
 import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
 import { InsufficientStorageError } from '../domain/errors/insufficient-storage.error.js';
-import { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
+import type { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
+import { type SlowClientLimits, watchTransferRate } from '../domain/slow-client.js';
 import { UploadError } from '../domain/errors/upload.error.js';
 import { type ContentHash, HashThread, inlineHash } from './content-hash.js';
 import { resolveContentType, SNIFF_BYTES } from './content-type.js';
@@ -16,6 +17,7 @@ import {
   fsyncFd,
   isNotFound,
   mkdirDurable,
+  mkdirp,
   openFd,
   removeFile,
   syncDir,
@@ -41,7 +43,7 @@ export interface ReceiveOptions {
   maxBytes: number;
   allowedMimeTypes: readonly string[];
   /** Abort with `UploadTooSlowError` when fewer bytes than this arrive in a window. */
-  slowClient?: { minBytesPerSecond: number; windowMs: number };
+  slowClient?: SlowClientLimits;
   /** About how many bytes are coming (an HTTP request's Content-Length), when known. */
   sizeHint?: number;
 }
@@ -71,7 +73,7 @@ export class StagingArea {
 
   async init(): Promise<void> {
     if (this.durable) await mkdirDurable(this.dir);
-    else await mkdir(this.dir, { recursive: true });
+    else await mkdirp(this.dir);
   }
 
   /** Bytes this process has staged since it started (never decreases): cheap to read per upload. */
@@ -95,7 +97,13 @@ export class StagingArea {
     let mimeType: string | undefined;
     let digest: string;
     const writer = new BatchedFileWriter(opening, this.durable);
-    const watchdog = this.watchRate(source, () => size, options.slowClient);
+    // A trickling or stalled source is destroyed; its error is the one the client gets.
+    let tooSlow: UploadTooSlowError | undefined;
+    const stopWatching = watchTransferRate(
+      () => size,
+      options.slowClient,
+      (error) => source.destroy?.((tooSlow = error)),
+    );
     try {
       for await (const chunk of source) {
         size += chunk.length;
@@ -125,9 +133,9 @@ export class StagingArea {
       const fd = await opening.catch(() => undefined);
       if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       await removeFile(path);
-      throw toReceiveError(watchdog.error ?? err);
+      throw toReceiveError(tooSlow ?? err);
     } finally {
-      clearInterval(watchdog.timer);
+      stopWatching();
     }
     this.staged += size;
     return { id, size, sha256: digest, mimeType };
@@ -135,28 +143,6 @@ export class StagingArea {
 
   private hashFor(sizeHint: number | undefined): ContentHash {
     return this.hashThread && sizeHint !== undefined && sizeHint >= HASH_THREAD_MIN_BYTES ? this.hashThread.hash() : inlineHash();
-  }
-
-  /** Checks once a window that enough bytes arrived; a trickling or stalled source is destroyed. */
-  private watchRate(
-    source: Partial<Pick<Readable, 'destroy'>>,
-    received: () => number,
-    limits: ReceiveOptions['slowClient'],
-  ): { timer?: NodeJS.Timeout; error?: UploadTooSlowError } {
-    const watchdog: { timer?: NodeJS.Timeout; error?: UploadTooSlowError } = {};
-    if (!limits || limits.minBytesPerSecond <= 0) return watchdog;
-    let last = 0;
-    watchdog.timer = setInterval(() => {
-      const now = received();
-      if (now - last < (limits.minBytesPerSecond * limits.windowMs) / 1000) {
-        watchdog.error = new UploadTooSlowError(limits.minBytesPerSecond, limits.windowMs);
-        clearInterval(watchdog.timer);
-        source.destroy?.(watchdog.error);
-      }
-      last = now;
-    }, limits.windowMs);
-    watchdog.timer.unref();
-    return watchdog;
   }
 
   open(id: string): Readable {

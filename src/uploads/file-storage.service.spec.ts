@@ -159,13 +159,24 @@ describe('FileStorageService', () => {
     });
   });
 
-  it('gives up after the last attempt of a transient error', async () => {
+  it('warns on an attempt that will be retried, and gives up with one error line after the last attempt', async () => {
     const event = await receive('never works');
+    for (const attempt of [1, 2]) {
+      backend.failNext(new StorageError('IO_ERROR', 'i/o error'));
+      await expect(sut.process(event, attempt)).rejects.toMatchObject({ code: 'IO_ERROR' });
+    }
+    expect(await records.get(event.uploadId)).toMatchObject({ status: 'processing' });
     backend.failNext(new StorageError('IO_ERROR', 'i/o error'));
 
     await sut.process(event, 3);
 
     expect(await records.get(event.uploadId)).toMatchObject({ status: 'failed', error: { code: 'IO_ERROR' } });
+    const lines = logLines.filter((l) => l.event === 'upload.store_failed');
+    expect(lines.map((l) => [l.level, l.attempt, l.final])).toEqual([
+      [40, 1, false],
+      [40, 2, false],
+      [50, 3, true],
+    ]);
   });
 
   it('is idempotent: a second run after storing changes nothing', async () => {

@@ -72,7 +72,9 @@ export class FileStorageService implements OnModuleInit {
     } catch (err) {
       const error = await this.explain(task, StorageError.from(err, 'store'));
       const final = !error.transient || attempt >= this.options.retry.attempts;
-      this.logger.error({
+      // An error line only for the outcome: an attempt that will be retried is a warning, so an
+      // alert on errors fires once per failed upload, not for a blip that the next attempt outlives.
+      this.logger[final ? 'error' : 'warn']({
         msg: final ? 'storing upload failed' : 'storing upload failed, will retry',
         event: 'upload.store_failed',
         uploadId: task.uploadId,

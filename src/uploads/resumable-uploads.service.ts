@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { ChunkChecksumMismatchError } from '../domain/errors/chunk-checksum-mismatch.error.js';
+import { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
 import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
 import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
 import { InvalidUploadError } from '../domain/errors/invalid-upload.error.js';
@@ -240,7 +241,9 @@ export class ResumableUploadsService {
         checksum: options.checksum,
         mismatch: () => new ChunkChecksumMismatchError(options.checksum!.algorithm),
         sniff: typePending ? judge : undefined,
-        keepOnError: (err) => !(err instanceof UploadError) && !options.checksum,
+        slowClient: this.options.slowClient,
+        // A dropped connection or a client cut off for trickling keeps what arrived: it resumes from there.
+        keepOnError: (err) => (err instanceof UploadTooSlowError || !(err instanceof UploadError)) && !options.checksum,
       });
     } catch (err) {
       // An upload whose bytes can never be accepted is removed, not left to expire.

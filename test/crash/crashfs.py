@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """crashfs: a pass-through FUSE file system that journals what a power cut would keep.
 
-Usage: crashfs.py BACKING MOUNTPOINT JOURNAL_DIR [--ignore-fsyncdir REL_DIR] [--slow-fsyncdir PREFIX]
+Usage: crashfs.py BACKING MOUNTPOINT JOURNAL_DIR [--ignore-fsyncdir REL_DIR] [--slow-fsyncdir PREFIX] [--faults FILE]
 
 Every operation goes through to BACKING. JOURNAL_DIR gets, in order, what reached stable storage: a
 file's written ranges when that file is fsynced/fdatasynced (or written through an O_DSYNC
@@ -14,6 +14,9 @@ image after any sync. The model and why FUSE: README.md beside this file.
 --slow-fsyncdir: the sync of a directory under PREFIX waits (at most SLOW_WAIT_S) until a sync of a
 directory elsewhere has completed, as on a disk slow on that directory; any order it makes is one a
 real disk may make.
+--faults: while FILE (outside the mount) holds lines `ERRNO /prefix` (say `EIO /files`), every change
+under that prefix (create, write, fsync, truncate, mkdir, link, rename) fails with that errno: a disk
+going bad under one directory, switched on and off by the test that writes FILE.
 """
 import errno
 import json
@@ -51,10 +54,41 @@ class Journal:
         return self.seq, time.monotonic_ns()
 
 
+class Faults:
+    """The --faults rules, read again whenever FILE changes (a stat per checked operation)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.stamp = None
+        self.rules = []
+
+    def check(self, path):
+        if self.path is None or not path:
+            return
+        try:
+            st = os.stat(self.path)
+            stamp = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self.stamp:
+            rules = []
+            if stamp is not None:
+                with open(self.path, encoding='utf-8') as f:
+                    for line in f:
+                        if line.strip():
+                            name, prefix = line.split()
+                            rules.append((getattr(errno, name), prefix.rstrip('/') or '/'))
+            self.rules, self.stamp = rules, stamp
+        for code, prefix in self.rules:
+            if prefix == '/' or path == prefix or path.startswith(prefix + '/'):
+                raise fuse.FuseOSError(code)
+
+
 class CrashFS(fuse.Operations):
     use_ns = True
 
-    def __init__(self, backing, journal, ignore_fsyncdir=None, slow_fsyncdir=None):
+    def __init__(self, backing, journal, ignore_fsyncdir=None, slow_fsyncdir=None, faults=None):
+        self.faults = Faults(faults)
         self.root = os.path.realpath(backing)
         self.journal = journal
         self.ignore = ('/' + ignore_fsyncdir.strip('/')) if ignore_fsyncdir else None
@@ -165,6 +199,7 @@ class CrashFS(fuse.Operations):
             return self._register(fd, self._obj(self.full(path)), flags)
 
     def create(self, path, mode, fi=None):
+        self.faults.check(path)
         with self.mutex:
             full = self.full(path)
             existed = os.path.lexists(full)
@@ -182,6 +217,7 @@ class CrashFS(fuse.Operations):
         return os.pread(fh, size, offset)
 
     def write(self, path, data, offset, fh):
+        self.faults.check(path)
         written = os.pwrite(fh, data, offset)
         with self.mutex:  # registered after the write, so a concurrent fsync never drops it
             obj = self.fh_obj[fh]
@@ -192,6 +228,7 @@ class CrashFS(fuse.Operations):
         return written
 
     def truncate(self, path, length, fh=None):
+        self.faults.check(path)
         with self.mutex:
             if fh is not None:
                 os.ftruncate(fh, length)
@@ -206,6 +243,7 @@ class CrashFS(fuse.Operations):
         return 0
 
     def fsync(self, path, datasync, fh):
+        self.faults.check(path)
         with self.mutex:
             self._sync_file(fh, self.fh_obj[fh])
 
@@ -247,6 +285,7 @@ class CrashFS(fuse.Operations):
             self.journal.line(op='sync', seq=seq, t=t, kind='dir', obj=self._obj(self.full(path)), entries=entries, path=path)
 
     def mkdir(self, path, mode):
+        self.faults.check(path)
         with self.mutex:
             os.mkdir(self.full(path), mode)
             self._new_obj(os.lstat(self.full(path)), 'dir')
@@ -262,6 +301,7 @@ class CrashFS(fuse.Operations):
             self._new_obj(os.lstat(self.full(target)), 'symlink', source)
 
     def link(self, target, source):
+        self.faults.check(target)
         with self.mutex:
             os.link(self.full(source), self.full(target))
 
@@ -274,6 +314,7 @@ class CrashFS(fuse.Operations):
             os.rmdir(self.full(path))
 
     def rename(self, old, new):
+        self.faults.check(new)
         with self.mutex:
             os.rename(self.full(old), self.full(new))
 
@@ -317,13 +358,13 @@ class CrashFS(fuse.Operations):
 def main(argv):
     args = argv[1:]
     options = {}
-    for flag in ('--ignore-fsyncdir', '--slow-fsyncdir'):
+    for flag in ('--ignore-fsyncdir', '--slow-fsyncdir', '--faults'):
         if flag in args:
             at = args.index(flag)
             options[flag] = args[at + 1]
             del args[at:at + 2]
     backing, mountpoint, journal_dir = args
-    ops = CrashFS(backing, Journal(journal_dir), options.get('--ignore-fsyncdir'), options.get('--slow-fsyncdir'))
+    ops = CrashFS(backing, Journal(journal_dir), options.get('--ignore-fsyncdir'), options.get('--slow-fsyncdir'), options.get('--faults'))
     # hard_remove: no .fuse_hidden renames of open, unlinked files (they would be entries of their own).
     # No direct_io: LMDB reads through mmap. big_writes: 128 KiB writes instead of 4 KiB.
     fuse.FUSE(ops, mountpoint, foreground=True, nothreads=False, fsname='crashfs', hard_remove=True, big_writes=True, max_write=131072)

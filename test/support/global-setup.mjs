@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureChromium, ensureMotoServer, ensureRedis } from '../../scripts/test-prerequisites.mjs';
+import { ensureChromium, ensureFuse, ensureMotoServer, ensureRedis } from '../../scripts/test-prerequisites.mjs';
 import { S3_TEST_ENDPOINT_VAR, startMotoServer } from './moto-server.mjs';
 
 /**
- * Before the e2e suites: Redis must answer and Chromium must be there (installed from Debian's
+ * Before the e2e suites: Redis must answer, Chromium and FUSE must be there (installed from Debian's
  * packages when missing and this is root; otherwise one line says what to install). moto's S3 server
  * is started on a free port (or the one CI started is used: STOWAGE_TEST_S3_ENDPOINT), and stopped by
  * the global teardown; a missing moto_server stops the run with one line. Then compiles
@@ -15,6 +15,7 @@ import { S3_TEST_ENDPOINT_VAR, startMotoServer } from './moto-server.mjs';
 export default async function globalSetup() {
   await ensureRedis();
   ensureChromium();
+  ensureFuse(); // the outage tests' fault layer
   if (!process.env[S3_TEST_ENDPOINT_VAR]) ensureMotoServer(); // before the build: a missing one fails at once
   // The SDK's credential chain must stop at the environment: never ask an instance-metadata address.
   process.env.AWS_ACCESS_KEY_ID = 'stowage-test';

@@ -36,8 +36,10 @@ export function heldPatch(
   path: string,
   headers: Record<string, string | number>,
   first: Buffer,
-): { reply: Promise<TusReply>; send(rest: Buffer): void; drop(): void } {
+): { reply: Promise<TusReply>; send(rest: Buffer): void; write(more: Buffer): void; drop(): void; closed(): Promise<boolean> } {
   const req = http.request(url + path, { method: 'PATCH', headers });
+  let closed = false;
+  req.on('close', () => (closed = true));
   const reply = new Promise<TusReply>((resolve, reject) => {
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -50,7 +52,10 @@ export function heldPatch(
   return {
     reply,
     send: (rest) => req.end(rest),
+    write: (more) => void (req.destroyed || req.write(more)),
     drop: () => req.destroy(),
+    /** Whether the connection is gone (the server cut it off, or `drop()`). */
+    closed: () => Promise.resolve(closed || req.socket?.destroyed === true),
   };
 }
 

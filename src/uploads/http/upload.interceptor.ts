@@ -5,6 +5,7 @@ import { catchError, from, switchMap, type Observable } from 'rxjs';
 import { StagingArea } from '../../storage/staging-area.js';
 import { InvalidUploadError } from '../../domain/errors/invalid-upload.error.js';
 import { UploadError } from '../../domain/errors/upload.error.js';
+import { watchTransferRate } from '../../domain/slow-client.js';
 import { UploadAdmission } from '../lifecycle/upload-admission.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from '../module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from '../module/uploads.options.js';
@@ -40,6 +41,7 @@ export class UploadInterceptor implements NestInterceptor {
   private readonly receipts = new WeakMap<Request, Promise<StagedFile>>();
   private readonly watchers = new WeakMap<Request, (receiving: Promise<StagedFile>) => void>();
   private readonly parse: (req: Request, res: Response, next: (err?: unknown) => void) => void;
+  private readonly slowClient: ResolvedUploadsOptions['slowClient'];
 
   constructor(
     staging: StagingArea,
@@ -47,6 +49,7 @@ export class UploadInterceptor implements NestInterceptor {
     private readonly uploads: UploadsService,
     private readonly admission: UploadAdmission,
   ) {
+    this.slowClient = options.slowClient;
     const storage = new StagingStorageEngine(staging, options, (req, receiving) => {
       this.receipts.set(req, receiving);
       this.watchers.get(req)?.(receiving);
@@ -87,13 +90,27 @@ export class UploadInterceptor implements NestInterceptor {
     // In flight until the answer is out, so a graceful shutdown waits for it.
     res.once('close', release);
     return new Promise<void>((resolve, reject) => {
-      const fail = (err: unknown) => reject(toHttpError(err));
+      // The whole body is held to the slow-client rate, not only the file part (which the staging
+      // area watches too): a client trickling the multipart headers or the closing boundary would
+      // otherwise hold its connection and upload slot for ever.
+      const bytesBefore = req.socket.bytesRead;
+      const stopWatching = watchTransferRate(
+        () => req.socket.bytesRead - bytesBefore,
+        this.slowClient,
+        (error) => fail(error),
+      );
+      res.once('close', stopWatching);
+      const fail = (err: unknown) => {
+        stopWatching();
+        reject(toHttpError(err));
+      };
       const rejected = (err: unknown) => {
         if (err instanceof UploadError) fail(err);
       };
       // A file part that starts streaming: its rejection (413, 415, 408, 507) is answered at once.
       this.watchers.set(req, (receiving) => void receiving.catch(rejected)); // success is reported by multer's callback
       this.parse(req, res, (err) => {
+        stopWatching();
         if (!err) return resolve();
         // multer may report the engine's failure as a bare abort before the engine has settled:
         // the engine's own reason is the one the client should get.

@@ -84,13 +84,9 @@ export interface BackpressureLimits {
   retryAfterSeconds: number;
 }
 
-/** Cut-off for clients that trickle: fewer than `minBytesPerSecond` over a window of `windowMs`. */
-export interface SlowClientLimits {
-  /** @default 512 */
-  minBytesPerSecond: number;
-  /** @default 30000 */
-  windowMs: number;
-}
+import type { SlowClientLimits } from '../../domain/slow-client.js';
+
+export type { SlowClientLimits };
 
 /** Options of {@link UploadsModule}. Everything but `storageRoot` has a default. */
 export interface UploadsModuleOptions {

@@ -71,13 +71,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 /**
  * Mounts `backing` at `mountpoint` through crashfs, journaling into `journalDir`; resolves once the
  * kernel has the mount (the daemon's `ready` line). `unmount()` must be called (in a finally).
- * `ignoreFsyncdir`, `slowFsyncdir`: see crashfs.py.
+ * `ignoreFsyncdir`, `slowFsyncdir`, `faults` (a file of `ERRNO /prefix` lines): see crashfs.py.
  */
-export async function mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir, slowFsyncdir }) {
+export async function mountCrashFs({ backing, mountpoint, journalDir, ignoreFsyncdir, slowFsyncdir, faults }) {
   const { python, fusermount } = fuseTools();
   const args = [DAEMON, backing, mountpoint, journalDir];
   if (ignoreFsyncdir) args.push('--ignore-fsyncdir', ignoreFsyncdir);
   if (slowFsyncdir) args.push('--slow-fsyncdir', slowFsyncdir);
+  if (faults) args.push('--faults', faults);
   const proc = spawn(python, ['-B', '-W', 'ignore', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
