@@ -54,8 +54,6 @@ describe('Request ids in the JSON logs (e2e)', () => {
     const lifecycle = about(res.body.id);
     expect(lifecycle.map((l) => l.event)).toEqual(expect.arrayContaining(['upload.received', 'upload.stored']));
     for (const line of lifecycle) expect(line).toMatchObject({ uploadId: res.body.id, requestId: 'client-req-0042' });
-    // Logged while the request was being handled, so it also carries the request itself.
-    expect(lifecycle.find((l) => l.event === 'upload.received')?.req?.id).toBe('client-req-0042');
   });
 
   it('logs a storage failure with the upload id and the id of the request that created it', async () => {
@@ -75,6 +73,16 @@ describe('Request ids in the JSON logs (e2e)', () => {
       errorCode: 'PERMISSION_DENIED',
       final: true,
     });
+  });
+
+  it('names the request in the error line of a storage error met while answering it', async () => {
+    const res = await request(t.server).post('/uploads').attach('file', Buffer.from('vanishing'), 'vanishing.txt').expect(202);
+    await t.uploads.waitUntilSettled(res.body.id);
+    backend.objects.delete(res.body.id); // gone behind the service's back
+
+    const read = await request(t.server).get(`/uploads/${res.body.id}/content`).set('X-Request-Id', 'client-req-0044');
+    expect(read.status).toBeGreaterThanOrEqual(400);
+    expect(lines.find((l) => l.event === 'upload.storage_error')).toMatchObject({ level: 50, requestId: 'client-req-0044' });
   });
 
   it('makes an id when the client sends none or an unusable one, and logs the one it echoes', async () => {

@@ -98,13 +98,13 @@ describe('S3 backend in a real process (e2e): crashes and JSON logs', () => {
     const { service, url } = await start();
     proxy.fail('access-denied', { when: isWrite });
     const refused = await upload(url, randomFile(3 * KiB), 'refused.bin');
-    const fine = await upload(url, randomFile(3 * KiB), 'fine.bin');
-
     expect(await settled(url, refused)).toMatchObject({
       status: 'failed',
       attempts: 1,
       error: { code: 'PERMISSION_DENIED', message: expect.stringMatching(/AccessDenied.*\(HTTP 403\)/) },
     });
+    // Only once the refusal has been used: sent at once, this upload's write could reach S3 first and take it.
+    const fine = await upload(url, randomFile(3 * KiB), 'fine.bin');
     expect(await settled(url, fine)).toMatchObject({ status: 'stored' });
     const errors = service.lines
       .filter((l) => l.startsWith('{'))

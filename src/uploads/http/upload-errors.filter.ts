@@ -30,14 +30,15 @@ export class UploadErrorsFilter extends BaseExceptionFilter implements Exception
   override catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const res = http.getResponse<Response>();
-    const answer = this.answer(error);
+    const req = http.getRequest<Request & { id?: string }>();
+    const answer = this.answer(error, req.id);
     if (!answer || res.headersSent) return super.catch(error, host);
     for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-    endExchangeAfterError(http.getRequest<Request>(), res, answer.closing);
+    endExchangeAfterError(req, res, answer.closing);
     res.status(answer.body.statusCode).json(answer.body);
   }
 
-  private answer(error: unknown): Answer | undefined {
+  private answer(error: unknown, requestId: string | undefined): Answer | undefined {
     if (error instanceof UploadError) {
       return {
         body: errorBody(statusOf(error.code), error.message, error.code),
@@ -50,6 +51,7 @@ export class UploadErrorsFilter extends BaseExceptionFilter implements Exception
       this.logger.error({
         msg: 'storage error while answering a request',
         event: 'upload.storage_error',
+        requestId,
         errorCode: error.code,
         err: error,
       });
