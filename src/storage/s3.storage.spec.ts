@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../domain/errors/storage.error.js';
-import { codeOf, S3Storage } from './s3.storage.js';
+import { codeOf } from './s3-errors.js';
+import { S3Storage } from './s3.storage.js';
 
 const MiB = 1024 ** 2;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -17,19 +16,16 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { StorageErrorCode } from '../domain/errors/error-codes.js';
 import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, DownloadLinkOptions, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
 import { loadOptional } from '../common/optional-package.js';
+import { codeOf, describeError, reasonOf } from './s3-errors.js';
+import { PartBudget, type PartSource, readerOf } from './s3-parts.js';
 
 /** Upload ids (UUIDs): the only object names the sweeps ever touch, so other objects in the bucket are safe. */
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Keys `put` accepts: ids Stowage makes, never client input; the check guards against a bug elsewhere. */
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-/** The S3 error names that mean "slow down"; retried like any transient error. */
-const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
-const TIMED_OUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const REFUSED = new Set(['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken']);
 
 /** How an S3 backend is set up; `createS3Storage` makes one from the module's resolved options. */
 export interface S3StorageConfig {
@@ -301,7 +297,7 @@ export class S3Storage implements StorageBackend {
     try {
       await write(this.conditionalWrites ? '*' : undefined);
     } catch (err) {
-      const { name, status } = describe(err);
+      const { name, status } = describeError(err);
       if (status === 412 || name === 'PreconditionFailed') {
         if (await this.holds(objectKey, expected)) return;
         throw err;
@@ -405,7 +401,7 @@ export class S3Storage implements StorageBackend {
           await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }));
           aborted += 1;
         } catch (err) {
-          if (describe(err).name !== 'NoSuchUpload') throw err; // completed or aborted since it was listed
+          if (describeError(err).name !== 'NoSuchUpload') throw err; // completed or aborted since it was listed
         }
       }
     } catch (err) {
@@ -424,7 +420,7 @@ export class S3Storage implements StorageBackend {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
-      const { name, status } = describe(err);
+      const { name, status } = describeError(err);
       const code = status === 404 || name === 'NotFound' || name === 'NoSuchBucket' ? 'BUCKET_NOT_FOUND' : codeOf(err);
       const why =
         code === 'BUCKET_NOT_FOUND'
@@ -463,180 +459,4 @@ function verify(objectKey: string, size: number, sha256: string, expected: Expec
     'CONTENT_MISMATCH',
     `Staged bytes of ${objectKey} do not match what was received (size ${size}/${expected.size}, sha256 ${size === expected.size ? sha256 : 'not computed'}/${expected.sha256})`,
   );
-}
-
-/** What an SDK (or network) error says about itself. */
-function describe(err: unknown): { name?: string; status?: number; errno?: string } {
-  const e = err as { name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
-  // The SDK turns an error it does not recognise as one (another realm's, e.g. under a VM context)
-  // into "AWS SDK error wrapper for Error: connect ECONNREFUSED …", keeping only the text.
-  const wrapped = typeof e?.message === 'string' ? /^AWS SDK error wrapper for .*\b(E[A-Z]{3,})\b/.exec(e.message)?.[1] : undefined;
-  return {
-    name: typeof e?.name === 'string' ? e.name : undefined,
-    status: typeof e?.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined,
-    errno: typeof e?.code === 'string' ? e.code : wrapped,
-  };
-}
-
-function reasonOf(err: unknown): string {
-  const { name, status, errno } = describe(err);
-  const message = (err as Error)?.message || name || String(err);
-  return [
-    name && name !== 'Error' && !message.startsWith(name) ? `${name}:` : '',
-    message,
-    status ? `(HTTP ${status})` : errno ? `(${errno})` : '',
-  ]
-    .filter(Boolean)
-    .join(' ');
-}
-
-/**
- * The storage code of an S3 SDK error: throttling, timeouts, 5xx and unreachable servers are
- * transient; refused credentials, a missing bucket and other 4xx answers are not.
- */
-export function codeOf(err: unknown): StorageErrorCode {
-  if (err instanceof StorageError) return err.code;
-  const { name = '', status, errno } = describe(err);
-  if (name === 'NoSuchBucket') return 'BUCKET_NOT_FOUND';
-  // Our multipart upload was aborted under us (a sweep elsewhere): storing again will work.
-  if (name === 'NoSuchUpload') return 'UNAVAILABLE';
-  if (THROTTLED.has(name) || status === 429) return 'BUSY';
-  if (TIMED_OUT.has(name) || errno === 'ETIMEDOUT') return 'TIMEOUT';
-  if (REFUSED.has(name) || status === 403) return 'PERMISSION_DENIED';
-  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return 'NOT_FOUND';
-  if (status !== undefined && status >= 500) return 'UNAVAILABLE';
-  if (status === undefined && errno !== undefined) {
-    const code = StorageError.from(Object.assign(new Error(errno), { code: errno }), '').code;
-    if (code !== 'STORAGE_ERROR') return code;
-  }
-  // The SDK marks what its own retry strategy would retry (e.g. a connection that dropped).
-  if ((err as { $retryable?: unknown } | undefined)?.$retryable) return 'UNAVAILABLE';
-  return 'STORAGE_ERROR';
-}
-
-/**
- * The part buffers of one backend: at most `slots` at once, whatever the number of uploads being
- * stored, handed out in request order. Full-size buffers are kept for reuse; smaller requests (a
- * whole small object) get a buffer of their own size, counted the same.
- */
-class PartBudget {
-  private readonly spare: Buffer[] = [];
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(
-    private readonly partSize: number,
-    slots: number,
-  ) {
-    this.free = slots;
-  }
-
-  async take(size: number): Promise<{ buffer: Buffer; release: () => void }> {
-    if (this.free > 0) this.free -= 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const full = size >= this.partSize;
-    const buffer = full ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(this.partSize)) : Buffer.allocUnsafe(size);
-    let released = false;
-    return {
-      buffer,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (full) this.spare.push(buffer);
-        const next = this.waiting.shift();
-        if (next) next();
-        else this.free += 1;
-      },
-    };
-  }
-}
-
-/** Where the parts' bytes come from: filled into the budget's buffers, in order. */
-interface PartSource {
-  /** Fills `target`; resolves how many bytes it holds (fewer only at the end). */
-  fill(target: Buffer): Promise<number>;
-  /** Counts what is left, for a size check: nothing, unless the source is longer than expected. */
-  rest(): Promise<number>;
-  close(): Promise<void>;
-}
-
-/**
- * A staged file (a file read stream, not started yet) is read straight into the part buffers,
- * with no chunk allocated per 64 KiB: garbage that, while the garbage collector waits, would count
- * against the memory the part budget promises. Any other stream is copied chunk by chunk.
- */
-function readerOf(body: Readable): PartSource {
-  const path = (body as Readable & { path?: unknown }).path;
-  if (typeof path !== 'string' || body.readableFlowing !== null || body.readableLength > 0) return new PartReader(body);
-  body.on('error', () => undefined); // never read: its own open of a missing file must not go unhandled (ours reports it)
-  return new FileReader(path);
-}
-
-class FileReader implements PartSource {
-  private handle?: Promise<FileHandle>;
-  private position = 0;
-
-  constructor(private readonly path: string) {}
-
-  private file(): Promise<FileHandle> {
-    return (this.handle ??= open(this.path, 'r'));
-  }
-
-  async fill(target: Buffer): Promise<number> {
-    const file = await this.file();
-    let filled = 0;
-    while (filled < target.length) {
-      const { bytesRead } = await file.read(target, filled, target.length - filled, this.position);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-      this.position += bytesRead;
-    }
-    return filled;
-  }
-
-  async rest(): Promise<number> {
-    return Math.max(0, (await (await this.file()).stat()).size - this.position);
-  }
-
-  async close(): Promise<void> {
-    await (await this.handle?.catch(() => undefined))?.close();
-  }
-}
-
-/** Reads a stream into caller-given buffers, carrying over what did not fit. */
-class PartReader implements PartSource {
-  private readonly chunks: AsyncIterator<Buffer>;
-  private pending?: Buffer;
-
-  constructor(body: Readable) {
-    this.chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  /** Fills `target`; resolves how many bytes it holds (fewer only at the end of the stream). */
-  async fill(target: Buffer): Promise<number> {
-    let filled = 0;
-    while (filled < target.length) {
-      let chunk = this.pending;
-      this.pending = undefined;
-      if (!chunk) {
-        const next = await this.chunks.next();
-        if (next.done) break;
-        chunk = next.value;
-      }
-      const copied = chunk.copy(target, filled);
-      filled += copied;
-      if (copied < chunk.length) this.pending = chunk.subarray(copied);
-    }
-    return filled;
-  }
-
-  async close(): Promise<void> {}
-
-  /** Counts what is left, for a size check: nothing, unless the source is longer than expected. */
-  async rest(): Promise<number> {
-    let left = this.pending?.length ?? 0;
-    this.pending = undefined;
-    for (let next = await this.chunks.next(); !next.done; next = await this.chunks.next()) left += next.value.length;
-    return left;
-  }
 }
