@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cpuMeter } from './lib/cpu.mjs';
 import { freePort, startNodeServer, stopChild } from './lib/proc.mjs';
+import { getJson } from './lib/servers.mjs';
 import { median } from './lib/stats.mjs';
 import { runWrk, writeUploadTemplate } from './lib/wrk.mjs';
 
@@ -50,20 +51,15 @@ function parse(argv) {
   return options;
 }
 
-const getJson = async (url) => {
-  const res = await fetch(url);
-  return { status: res.status, body: await res.json().catch(() => ({})) };
-};
-
 /** Until every acknowledged upload is stored (the baseline: until its writes are done). */
 async function settle(url, isFloor) {
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
     if (isFloor) {
       const health = await getJson(`${url}/health`);
-      if (health.status === 200 && !health.body.pending) return;
+      if (health.status === 200 && !health.body?.pending) return;
     } else {
       const open = await Promise.all(['received', 'processing'].map((s) => getJson(`${url}/uploads?status=${s}&limit=1`)));
-      if (open.every((r) => r.status === 200 && r.body.items?.length === 0)) return;
+      if (open.every((r) => r.status === 200 && r.body?.items?.length === 0)) return;
     }
   }
   throw new Error(`${url} did not finish storing within 120 s`);

@@ -30,19 +30,10 @@ import { runLoad } from './lib/load.mjs';
 import { freePort, readMemory, runCommand, sampleMemory, startNodeServer, stopAll, stopChild } from './lib/proc.mjs';
 import { formatSize, parseSize } from './lib/stats.mjs';
 import { s3Section } from './lib/report-s3.mjs';
+import { until } from './lib/until.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MiB = 1024 ** 2;
-
-async function until(what, probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Stores one `size` upload through the built service; resolves the figures. */
 export async function runS3Store({ size = 1024 ** 3, partSize = 8 * MiB, partsInFlight = 4, build = true, log = () => {} } = {}) {

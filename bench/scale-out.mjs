@@ -24,19 +24,10 @@ import { Redis } from 'ioredis';
 import { freePort, killAllNow, runCommand, startNodeServer, stopChild, track } from './lib/proc.mjs';
 import { SERVICE_ENTRY, WORKER_ENTRY } from './lib/service-code.mjs';
 import { formatSize, median, parseSize } from './lib/stats.mjs';
+import { until } from './lib/until.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PRELOAD = pathToFileURL(join(import.meta.dirname, 'lib', 'exit-with-parent.mjs')).href;
-
-async function until(what, probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function upload(url, bytes, name) {
   const form = new FormData();

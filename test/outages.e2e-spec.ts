@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { mountCrashFs } from './crash/lib/crashfs.mjs';
-import { startChildServer, type ChildServer } from './support/child-server.js';
+import { childServerForSuite, startChildServer, type ChildServer } from './support/child-server.js';
 import { multipartBody, randomFile, sha256 } from './support/multipart.js';
 import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
 import { settledOverHttp } from './support/settled.js';
@@ -184,31 +184,24 @@ async function rssOf(pid: number): Promise<number> {
 
 describe('A slowloris of 500 connections while normal uploads go on (real process)', () => {
   const CONNECTIONS = 500;
-  let dir: string;
-  let server: ChildServer;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'stowage-slowloris-'));
-    server = await startChildServer({ UPLOAD_DIR: dir, HTTP_HEADERS_TIMEOUT_MS: '3000', UPLOAD_RATE_WINDOW_MS: '3000' });
-  });
-  afterAll(async () => {
-    server?.proc.kill('SIGKILL');
-    await server?.exited;
-    await rm(dir, { recursive: true, force: true });
-  });
+  const child = childServerForSuite('stowage-slowloris-', (root) => ({
+    UPLOAD_DIR: root,
+    HTTP_HEADERS_TIMEOUT_MS: '3000',
+    UPLOAD_RATE_WINDOW_MS: '3000',
+  }));
 
   it('keeps serving uploads, cuts every slow connection off with 408, and holds memory within its bound', async () => {
     const upload = async (size: number, name: string) => {
       const file = randomFile(size);
-      const res = await request(server.url).post('/uploads').attach('file', file, name).expect(202);
+      const res = await request(child.server.url).post('/uploads').attach('file', file, name).expect(202);
       return { id: res.body.id as string, file };
     };
     for (let i = 0; i < 20; i++) await upload(256 * 1024, `warm-${i}.bin`); // JIT, pools and caches warm
-    const before = await rssOf(server.proc.pid!);
+    const before = await rssOf(child.server.proc.pid!);
     let peak = before;
     const sampler = setInterval(
       () =>
-        void rssOf(server.proc.pid!).then(
+        void rssOf(child.server.proc.pid!).then(
           (rss) => (peak = Math.max(peak, rss)),
           () => {},
         ),
@@ -223,7 +216,7 @@ describe('A slowloris of 500 connections while normal uploads go on (real proces
     const t0 = Date.now();
     const sockets = Array.from({ length: CONNECTIONS }, (_, i) => {
       const slowHeaders = i % 2 === 0;
-      const socket = net.connect(server.port, '127.0.0.1');
+      const socket = net.connect(child.server.port, '127.0.0.1');
       const state = { slowHeaders, sent: 0, answer: '', closed: false, at: 0 };
       socket.on('data', (c: Buffer) => (state.answer += c.toString('latin1')));
       socket.on('error', () => {});
@@ -245,7 +238,7 @@ describe('A slowloris of 500 connections while normal uploads go on (real proces
       }
       expect(sockets.filter((s) => s.state.closed)).toHaveLength(0); // they were all still there meanwhile
       for (const { id, file } of normal)
-        expect(await settledOverHttp(server.url, id)).toMatchObject({ status: 'stored', sha256: sha256(file) });
+        expect(await settledOverHttp(child.server.url, id)).toMatchObject({ status: 'stored', sha256: sha256(file) });
 
       // The server ends each of them within its limits: headers within HTTP_HEADERS_TIMEOUT_MS, bodies by the rate window.
       await until('every slow connection to be closed by the server', async () =>
@@ -267,7 +260,7 @@ describe('A slowloris of 500 connections while normal uploads go on (real proces
     // The bound: about 100 KiB per slow connection (its socket, parser and at most a header block);
     // measured: 20 MiB for the 500 on the 2-core development machine.
     expect(peak - before).toBeLessThanOrEqual(48 * MiB);
-    expect(await readdir(join(dir, 'staging'))).toEqual([]);
-    await request(server.url).get('/health').expect(200);
+    expect(await readdir(join(child.root, 'staging'))).toEqual([]);
+    await request(child.server.url).get('/health').expect(200);
   }, 120_000);
 });

@@ -5,6 +5,22 @@ import { join } from 'node:path';
 
 const TEMP = /\.(tmp|part)$/;
 
+/** Calls `visit(path, name)` for every file under `dir`, depth first; a missing `dir` has none. */
+async function walkFiles(dir, visit) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (err.code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) await walkFiles(path, visit);
+    else await visit(path, e.name);
+  }
+}
+
 export class DiskLedger {
   constructor(filesDir) {
     this.filesDir = filesDir;
@@ -16,27 +32,15 @@ export class DiskLedger {
   async scanNew() {
     const fresh = [];
     const temp = [];
-    const walk = async (dir) => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (err.code === 'ENOENT') return;
-        throw err;
+    await walkFiles(this.filesDir, async (path, name) => {
+      if (TEMP.test(name)) temp.push(path);
+      else if (!this.known.has(path)) {
+        const st = await stat(path).catch(() => undefined);
+        if (!st) return;
+        this.known.set(path, st.size);
+        fresh.push({ path, size: st.size });
       }
-      for (const e of entries) {
-        const path = join(dir, e.name);
-        if (e.isDirectory()) await walk(path);
-        else if (TEMP.test(e.name)) temp.push(path);
-        else if (!this.known.has(path)) {
-          const st = await stat(path).catch(() => undefined);
-          if (!st) continue;
-          this.known.set(path, st.size);
-          fresh.push({ path, size: st.size });
-        }
-      }
-    };
-    await walk(this.filesDir);
+    });
     return { fresh, temp };
   }
 
@@ -46,24 +50,12 @@ export class DiskLedger {
    */
   async prime() {
     let count = 0;
-    const walk = async (dir) => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (err.code === 'ENOENT') return;
-        throw err;
+    await walkFiles(this.filesDir, (path, name) => {
+      if (!TEMP.test(name) && !this.known.has(path)) {
+        this.known.set(path, undefined);
+        count++;
       }
-      for (const e of entries) {
-        const path = join(dir, e.name);
-        if (e.isDirectory()) await walk(path);
-        else if (!TEMP.test(e.name) && !this.known.has(path)) {
-          this.known.set(path, undefined);
-          count++;
-        }
-      }
-    };
-    await walk(this.filesDir);
+    });
     return count;
   }
 

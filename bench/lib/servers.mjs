@@ -15,7 +15,7 @@ export const indent = (text) =>
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** GET for the control plane (health, settle checks); the body is JSON when it parses. */
-async function getJson(url, timeoutMs = 10_000) {
+export async function getJson(url, timeoutMs = 10_000) {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body;

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -74,4 +76,36 @@ export async function startChildServer(env: Record<string, string>, { tmpfsBytes
 
   const port = Number((await line(/^LISTENING \d+$/)).split(' ')[1]);
   return { proc, port, url: `http://127.0.0.1:${port}`, line, output: seen, exited };
+}
+
+/**
+ * The compiled service on a temporary storage root for a whole `describe` block: started in
+ * `beforeAll` with the env `envFor(root)` gives, killed and its root removed in `afterAll`.
+ */
+export function childServerForSuite(
+  prefix: string,
+  envFor: (root: string) => Record<string, string>,
+  options: { tmpfsBytes?: number } = {},
+): { readonly server: ChildServer; readonly root: string } {
+  let server: ChildServer | undefined;
+  let root: string | undefined;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), prefix));
+    server = await startChildServer(envFor(root), options);
+  });
+  afterAll(async () => {
+    server?.proc.kill('SIGKILL');
+    await server?.exited;
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the child server starts in beforeAll');
+      return server;
+    },
+    get root() {
+      if (!root) throw new Error('the storage root is made in beforeAll');
+      return root;
+    },
+  };
 }
