@@ -126,7 +126,7 @@ describe('BatchedFileWriter', () => {
   it('writes a small file in one go at the end, without making the producer wait', async () => {
     const path = join(root, 'small');
     const fd = await openFd(path, 'wx');
-    const writer = new BatchedFileWriter(Promise.resolve(fd), false);
+    const writer = new BatchedFileWriter(Promise.resolve(fd), 0);
     const parts = chunks(3, 40 * KiB);
     for (const part of parts) expect(writer.write(part)).toBeUndefined();
     expect((await stat(path)).size).toBe(0); // gathered, not yet written
@@ -137,7 +137,7 @@ describe('BatchedFileWriter', () => {
 
   it('keeps gathering while a write is slow, makes the producer wait at 1 MiB gathered, and keeps the order', async () => {
     const { reader, fd } = await stalledPipe();
-    const writer = new BatchedFileWriter(Promise.resolve(fd), false);
+    const writer = new BatchedFileWriter(Promise.resolve(fd), 0);
     const parts = chunks(40, 64 * KiB);
     let waitingAt = -1;
     let room: Promise<void> | undefined;
@@ -169,7 +169,7 @@ describe('BatchedFileWriter', () => {
 
   it('fails the producer waiting for room when the write in flight fails, and reports the error at the end', async () => {
     const { reader, fd } = await stalledPipe();
-    const writer = new BatchedFileWriter(Promise.resolve(fd), false);
+    const writer = new BatchedFileWriter(Promise.resolve(fd), 0);
     let room: Promise<void> | undefined;
     for (const part of chunks(40, 64 * KiB)) {
       room = writer.write(part);
@@ -185,7 +185,7 @@ describe('BatchedFileWriter', () => {
 
   it('fails at the end when the file could not be opened', async () => {
     const opening = openFd(join(root, 'missing', 'file'), 'wx');
-    const writer = new BatchedFileWriter(opening, false);
+    const writer = new BatchedFileWriter(opening, 0);
     const first = writer.write(Buffer.alloc(256 * KiB)); // starts a write on the failed descriptor
     expect(first).toBeUndefined();
     await expect(writer.end()).rejects.toMatchObject({ code: 'ENOENT' });

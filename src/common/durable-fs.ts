@@ -40,19 +40,23 @@ const WRITE_BATCH_BYTES = 128 * 1024;
 /** The producer waits while this many bytes are gathered behind the write in flight. */
 const MAX_GATHERED_BYTES = 1024 * 1024;
 /**
- * Durable writers flush what they wrote in the background every this many bytes. Each flush of a
- * growing file also commits the filesystem journal: at 16 MiB, 64 commits per GiB cost a 1 GiB
- * upload about a tenth of its speed; 64 MiB bounds what the final fsync must write at far less.
+ * How often a durable writer of one long stream flushes what it wrote, in the background. Each
+ * flush of a growing file also commits the filesystem journal: at 16 MiB, 64 commits per GiB cost a
+ * 1 GiB upload about a tenth of its speed; 64 MiB bounds what the final fsync must write at far less.
  */
-const BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024;
+export const STREAM_FLUSH_BYTES = 64 * 1024 * 1024;
+/**
+ * Up to two background flushes at once: a second one starts the writeback of newer bytes while the
+ * first waits for its journal commit, so frequent flushes keep up with bytes arriving at network speed.
+ */
+const FLUSHES_IN_FLIGHT = 2;
 
 /**
  * Streams chunks to a file with one write in flight at a time. While it runs, the next chunks are
  * gathered, and when it completes they all go out in one writev: the slower the disk, the larger
  * (and fewer) the writes, and the producer waits only when 1 MiB is gathered. Per file, memory is
- * at most the write in flight plus what is gathered. With `flushInBackground`, written bytes are
- * flushed every 64 MiB as they accumulate, so a final fsync finds little left instead of the whole
- * file.
+ * at most the write in flight plus what is gathered. With `flushEvery`, written bytes are flushed
+ * in the background as they accumulate, so a final fsync finds little left instead of the whole file.
  */
 export class BatchedFileWriter {
   private batch: Buffer[] = [];
@@ -62,13 +66,15 @@ export class BatchedFileWriter {
   private failure?: { error: Error };
   private waiting?: { resolve: () => void; reject: (err: unknown) => void };
   private readonly flushes: Promise<void>[] = [];
-  private flushing = false;
+  /** Background flushes running; see `FLUSHES_IN_FLIGHT`. */
+  private flushing = 0;
   private unflushed = 0;
 
   /** `fd` may still be opening: the first write waits for it. */
   constructor(
     private readonly fd: Promise<number>,
-    private readonly flushInBackground: boolean,
+    /** Bytes between background flushes (fdatasync), or 0 for none. */
+    private readonly flushEvery: number,
   ) {}
 
   /** Queues `chunk`; a promise, when there is one, must be awaited before the next write. */
@@ -81,11 +87,16 @@ export class BatchedFileWriter {
     return new Promise<void>((resolve, reject) => (this.waiting = { resolve, reject }));
   }
 
-  /** Writes what is left and waits for every write and flush; throws the first error. */
-  async end(): Promise<void> {
+  /**
+   * Writes what is left and waits for every write and flush; throws the first error. With `sync`,
+   * the file is then fsynced (data and size) while a background flush may still run: the final
+   * flush only has to wait for what that one has not written yet, instead of for it whole.
+   */
+  async end(sync = false): Promise<void> {
     const fd = await this.fd;
     await this.idle();
-    const rest = this.failure ? Promise.reject(this.failure.error) : writeAll(fd, this.batch);
+    let rest = this.failure ? Promise.reject(this.failure.error) : writeAll(fd, this.batch);
+    if (sync) rest = rest.then(() => fsyncFd(fd));
     this.batch = [];
     this.batched = 0;
     await allOrFirstError([rest, ...this.flushes]);
@@ -116,10 +127,10 @@ export class BatchedFileWriter {
 
   private written(): void {
     this.inFlight = undefined;
-    if (this.flushInBackground && this.unflushed >= BACKGROUND_FLUSH_BYTES && !this.flushing) {
+    if (this.flushEvery > 0 && this.unflushed >= this.flushEvery && this.flushing < FLUSHES_IN_FLIGHT) {
       this.unflushed = 0;
-      this.flushing = true;
-      const flush = this.fd.then((fd) => fdatasyncFd(fd)).finally(() => (this.flushing = false));
+      this.flushing += 1;
+      const flush = this.fd.then((fd) => fdatasyncFd(fd)).finally(() => (this.flushing -= 1));
       flush.catch(() => undefined); // awaited by end/settle
       this.flushes.push(flush);
     }

@@ -7,6 +7,7 @@ import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
 import {
   BatchedFileWriter,
+  STREAM_FLUSH_BYTES,
   closeFd,
   forgetDir,
   fsyncFd,
@@ -55,7 +56,7 @@ export class LocalDiskStorage implements StorageBackend {
       const opening = openFd(temp, 'wx');
       fd = await opening;
       // Batched and pipelined like staging; a large copy is flushed as it goes when durable.
-      writer = new BatchedFileWriter(opening, this.durable);
+      writer = new BatchedFileWriter(opening, this.durable ? STREAM_FLUSH_BYTES : 0);
       const hash = createHash('sha256');
       let size = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {

@@ -13,8 +13,8 @@ import { resolveContentType, SNIFF_BYTES } from './content-type.js';
 import {
   allOrFirstError,
   BatchedFileWriter,
+  STREAM_FLUSH_BYTES,
   closeFd,
-  fsyncFd,
   isNotFound,
   mkdirDurable,
   mkdirp,
@@ -96,7 +96,7 @@ export class StagingArea {
     let head: Buffer[] | undefined = [];
     let mimeType: string | undefined;
     let digest: string;
-    const writer = new BatchedFileWriter(opening, this.durable);
+    const writer = new BatchedFileWriter(opening, this.durable ? STREAM_FLUSH_BYTES : 0);
     // A trickling or stalled source is destroyed; its error is the one the client gets.
     let tooSlow: UploadTooSlowError | undefined;
     const stopWatching = watchTransferRate(
@@ -121,11 +121,12 @@ export class StagingArea {
         if (writing) await writing;
       }
       mimeType ??= await resolveContentType(Buffer.concat(head ?? []), options.declaredMimeType, options.allowedMimeTypes);
-      [digest] = await Promise.all([hash.digest(), writer.end()]);
-      const fd = await opening;
       // The file's bytes and its directory entry are independent: sync both at once.
-      if (this.durable) await allOrFirstError([fsyncFd(fd), syncDir(this.dir)]);
-      await closeFd(fd);
+      const digesting = hash.digest();
+      const syncingDir = this.durable ? [opening.then(() => syncDir(this.dir))] : [];
+      await allOrFirstError([digesting, writer.end(this.durable), ...syncingDir]);
+      digest = await digesting;
+      await closeFd(await opening);
     } catch (err) {
       source.destroy?.();
       hash.abort();

@@ -42,24 +42,26 @@ type Serialized = Record<string, unknown>;
 export function loggerOptionsFromEnv(config: ConfigService<EnvironmentVariables, true>, destination?: DestinationStream): LoggingParams {
   const options = {
     level: config.get('LOG_LEVEL', { infer: true }),
-    genReqId: requestId,
     transport:
       config.get('LOG_PRETTY', { infer: true }) && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // For any request or response object that reaches a line some other way: the same few fields.
     serializers: {
-      req: (req: Serialized) => ({ id: req.id, method: req.method, url: req.url }),
+      req: (req: Serialized) => ({ id: req.id, method: req.method, url: req.originalUrl ?? req.url }),
       res: (res: Serialized) => ({ statusCode: res.statusCode }),
     },
-    customSuccessObject: (req: IncomingMessage, res: ServerResponse, value: Serialized) => withIds(value, req, res),
-    customErrorObject: (req: IncomingMessage, res: ServerResponse, _err: Error, value: Serialized) => withIds(value, req, res),
-    // Health probes and metric scrapes would drown everything else.
-    autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
   };
-  return { options, destination };
+  const requests = {
+    id: requestId,
+    // Health probes and metric scrapes would drown everything else.
+    ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics',
+    fields: withIds,
+  };
+  return { options, requests, destination };
 }
 
 /** The same `requestId` and `uploadId` fields as the upload's background lines, so one filter finds all. */
-function withIds(value: Serialized, req: IncomingMessage & { id?: unknown }, res: ServerResponse): Serialized {
+function withIds(req: IncomingMessage & { id?: unknown }, res: ServerResponse): Serialized {
   const uploadId = uploadIdOf(req, res);
-  return { ...value, requestId: req.id, ...(uploadId === undefined ? {} : { uploadId }) };
+  return { requestId: req.id, ...(uploadId === undefined ? {} : { uploadId }) };
 }

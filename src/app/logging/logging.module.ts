@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type DynamicModule,
@@ -14,12 +15,24 @@ import {
   type Provider,
   RequestMethod,
 } from '@nestjs/common';
-import type { DestinationStream, Logger as Pino } from 'pino';
-import { type HttpLogger, type Options, pinoHttp } from 'pino-http';
+import { type DestinationStream, type Logger as Pino, type LoggerOptions, pino } from 'pino';
 
-/** pino-http's options (pino's, plus the request-line ones) and where the lines go (stdout when absent). */
+type Request = IncomingMessage & { id?: string | number; originalUrl?: string };
+
+/** What the request lines carry besides method, path, status and duration; all optional. */
+export interface RequestLineOptions {
+  /** The request's id (also set as `req.id`); a random UUID when absent. */
+  id?: (req: IncomingMessage, res: ServerResponse) => string;
+  /** Requests that get no line (probes, scrapes). */
+  ignore?: (req: IncomingMessage) => boolean;
+  /** Fields added to the line, computed when the request ends. */
+  fields?: (req: Request, res: ServerResponse) => Record<string, unknown>;
+}
+
+/** pino's options, the request lines', and where the lines go (stdout when absent). */
 export interface LoggingParams {
-  options: Options;
+  options: LoggerOptions;
+  requests?: RequestLineOptions;
   destination?: DestinationStream;
 }
 
@@ -27,28 +40,54 @@ export interface LoggingParams {
 export const LOGGING_PARAMS = Symbol('stowage:logging-params');
 
 /**
- * One pino logger per application, behind pino-http: the middleware logs each request once when it
- * ends. Lines logged while handling a request name it by the `requestId` field they carry, as the
- * upload's background lines do; the request is not kept in an AsyncLocalStorage scope, because on
- * Node 20 that turns on promise hooks for every promise of the process: measured, it cost 13% of the
- * CPU per upload and 15% of the uploads per second (issue 18's notes).
+ * One pino logger per application, and a middleware that logs each request once when it ends:
+ * `{ req: { id, method, url }, res: { statusCode }, responseTime, ...fields }`, "request completed"
+ * (or "aborted", or "errored" with `err` from 500 on). It is our own rather than pino-http, which
+ * makes a child logger per request and serializes the request into it up front, even when the level
+ * drops the line: measured, that was about a quarter of the CPU a small upload costs (issue 18's
+ * notes). Lines logged while handling a request name it by the `requestId` field they carry, as the
+ * upload's background lines do; no AsyncLocalStorage scope, because on Node 20 that turns on promise
+ * hooks for every promise of the process (13% of the CPU per upload, also measured).
  */
 @Injectable()
 export class RequestLogging {
-  private readonly http: HttpLogger;
+  readonly logger: Pino;
+  private readonly requests: RequestLineOptions;
 
-  constructor(@Inject(LOGGING_PARAMS) { options, destination }: LoggingParams) {
-    this.http = pinoHttp(options, destination);
+  constructor(@Inject(LOGGING_PARAMS) { options, requests = {}, destination }: LoggingParams) {
+    this.logger = destination ? pino(options, destination) : pino(options);
+    this.requests = requests;
   }
 
-  get logger(): Pino {
-    return this.http.logger;
-  }
-
-  readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    this.http(req, res);
+  readonly middleware = (req: Request, res: ServerResponse, next: () => void): void => {
+    req.id ??= this.requests.id?.(req, res) ?? randomUUID();
+    if (!this.requests.ignore?.(req)) {
+      const started = Date.now();
+      const done = (err?: Error) => {
+        res.off('finish', done);
+        res.off('close', done);
+        res.off('error', done);
+        this.logRequest(req, res, started, err);
+      };
+      res.on('finish', done);
+      res.on('close', done);
+      res.on('error', done);
+    }
     next();
   };
+
+  private logRequest(req: Request, res: ServerResponse, started: number, err: Error | undefined): void {
+    if (!this.logger.isLevelEnabled('info')) return;
+    const line = {
+      req: { id: req.id, method: req.method, url: req.originalUrl ?? req.url },
+      res: { statusCode: res.statusCode },
+      responseTime: Date.now() - started,
+      ...this.requests.fields?.(req, res),
+    };
+    const failed = err ?? (res.statusCode >= 500 ? new Error(`failed with status code ${res.statusCode}`) : undefined);
+    if (failed) this.logger.info({ ...line, err: failed }, 'request errored');
+    else this.logger.info(line, res.writableEnded ? 'request completed' : 'request aborted');
+  }
 }
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
