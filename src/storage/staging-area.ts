@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { v7 as uuidv7 } from 'uuid';
+import { newUploadId } from '../domain/upload-id.js';
 import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
 import { InsufficientStorageError } from '../domain/errors/insufficient-storage.error.js';
 import type { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
@@ -86,7 +86,7 @@ export class StagingArea {
   }
 
   async receive(source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>, options: ReceiveOptions): Promise<StagedFile> {
-    const id = uuidv7();
+    const id = newUploadId();
     const path = this.pathOf(id);
     // Opened while the first bytes arrive rather than before reading them.
     const opening = openFd(path, 'wx');

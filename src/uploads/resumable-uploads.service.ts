@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
+import { newUploadId } from '../domain/upload-id.js';
 import { ChunkChecksumMismatchError } from '../domain/errors/chunk-checksum-mismatch.error.js';
 import { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
 import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
@@ -109,7 +109,7 @@ export class ResumableUploadsService {
         : undefined;
     const release = await this.admission.admit();
     try {
-      const id = uuidv7();
+      const id = newUploadId();
       const now = new Date();
       const record: UploadRecord = {
         id,
@@ -329,7 +329,7 @@ export class ResumableUploadsService {
     }
     const release = await this.admission.admit();
     try {
-      const id = uuidv7();
+      const id = newUploadId();
       const { size, sha256 } = await this.files.concatenate(id, partIds);
       let mimeType: string;
       try {
