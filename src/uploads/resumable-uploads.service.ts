@@ -1,32 +1,30 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { newUploadId } from '../domain/upload-id.js';
-import { ChunkChecksumMismatchError } from '../domain/errors/chunk-checksum-mismatch.error.js';
-import { UploadTooSlowError } from '../domain/errors/upload-too-slow.error.js';
 import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
 import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
 import { InvalidUploadError } from '../domain/errors/invalid-upload.error.js';
 import { UploadExpiredError } from '../domain/errors/upload-expired.error.js';
 import { UploadLockedError } from '../domain/errors/upload-locked.error.js';
 import { UploadNotFoundError } from '../domain/errors/upload-not-found.error.js';
-import { UploadNotPatchableError } from '../domain/errors/upload-not-patchable.error.js';
-import { UploadOffsetMismatchError } from '../domain/errors/upload-offset-mismatch.error.js';
-import { UploadError } from '../domain/errors/upload.error.js';
 import { FileReceivedEvent } from '../domain/events/file-received.event.js';
 import { normalizeFilename } from '../domain/filename.js';
 import type { UploadRecord } from '../domain/upload-record.js';
 import { UPLOAD_LOCKS, type UploadLocks } from '../records/upload-locks.interface.js';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
-import { declaredTypeAllowed, resolveContentType, SNIFF_BYTES } from '../storage/content-type.js';
-import { type ChunkChecksum, ResumableStaging } from '../storage/resumable-staging.js';
+import { declaredTypeAllowed, resolveContentType } from '../storage/content-type.js';
+import { ResumableStaging } from '../storage/resumable-staging.js';
 import { UploadEventsPublisher } from './events/upload-events.publisher.js';
 import { UploadAdmission } from './lifecycle/upload-admission.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 import { UploadsService } from './uploads.service.js';
+import { type AppendChunkOptions, ResumableChunkWriter } from './resumable-chunk-writer.js';
+import { isExpired, sweepExpiredUploads } from './resumable-expiry.js';
 import { StructuredLogger } from '../common/structured-logger.js';
 
 export type { ChunkChecksum } from '../storage/resumable-staging.js';
+export type { AppendChunkOptions } from './resumable-chunk-writer.js';
 
 export interface ResumableUploadOptions {
   /** Total size in bytes; leave it out to give it later (with the last chunk at the latest). */
@@ -40,18 +38,6 @@ export interface ResumableUploadOptions {
   /** What the protocol echoes back (the tus `Upload-Metadata` and `Upload-Concat` as sent). */
   metadata?: string;
   concat?: string;
-  requestId?: string;
-}
-
-export interface AppendChunkOptions {
-  /** Where the client believes the upload stands; another offset is refused (409). */
-  offset: number;
-  /** Sets a deferred length (at the latest with the chunk that completes the upload). */
-  length?: number;
-  /** The chunk's declared size, when known: a chunk that cannot fit is refused before it is read. */
-  contentLength?: number;
-  /** Verified once the chunk is in; a mismatch drops it (460). */
-  checksum?: ChunkChecksum;
   requestId?: string;
 }
 
@@ -75,6 +61,7 @@ export interface AppendChunkOptions {
 @Injectable()
 export class ResumableUploadsService {
   private readonly logger = new StructuredLogger(ResumableUploadsService.name);
+  private readonly chunks: ResumableChunkWriter;
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
@@ -84,7 +71,16 @@ export class ResumableUploadsService {
     private readonly uploads: UploadsService,
     private readonly admission: UploadAdmission,
     private readonly events: UploadEventsPublisher,
-  ) {}
+  ) {
+    this.chunks = new ResumableChunkWriter({
+      records,
+      files,
+      options,
+      logger: this.logger,
+      remove: (id) => this.remove(id),
+      complete: (record) => this.complete(record),
+    });
+  }
 
   /** Largest upload accepted, in bytes (`maxFileSize`). */
   get maxSize(): number {
@@ -189,124 +185,13 @@ export class ResumableUploadsService {
         const record = await this.records.get(id);
         if (!record) throw new UploadNotFoundError(id);
         if (this.expired(record)) throw new UploadExpiredError(id);
-        return await this.appendLocked(record, source, options);
+        return await this.chunks.append(record, source, options);
       } finally {
         await unlock();
       }
     } finally {
       release();
     }
-  }
-
-  private async appendLocked(
-    record: UploadRecord,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
-    options: AppendChunkOptions,
-  ): Promise<UploadRecord> {
-    const { id } = record;
-    if (record.resumable?.concat?.startsWith('final')) throw new UploadNotPatchableError(id, 'it is a concatenation of other uploads');
-    if (record.status !== 'receiving') throw new UploadNotPatchableError(id, `it is complete (${record.status})`);
-    const length = this.lengthAfter(record, options.length);
-    const partial = record.resumable?.concat === 'partial';
-    const limit = length ?? this.options.maxFileSize;
-    const tooLarge = () =>
-      length === undefined
-        ? new FileTooLargeError(this.options.maxFileSize)
-        : new UploadError('FILE_TOO_LARGE', `The chunk goes past the upload's length of ${length} bytes`);
-    const pendingFrom = record.resumable?.pendingFrom;
-    const typePending = !partial && !record.resumable?.typeChecked;
-    let mimeType = record.mimeType;
-    let judged = false;
-    const judge = async (head: Buffer) => {
-      mimeType = await resolveContentType(head, record.resumable?.declaredMimeType, this.options.allowedMimeTypes);
-      judged = true;
-    };
-    // Where the upload stands is found once its file is open (its length): the checks that need it run then.
-    const begin = async (offset: number) => {
-      if (options.offset !== offset) throw new UploadOffsetMismatchError(offset, options.offset);
-      if (length !== undefined && length < offset) {
-        throw new InvalidUploadError(`Upload-Length ${length} is less than the bytes already received`);
-      }
-      if (options.contentLength !== undefined && offset + options.contentLength > limit) throw tooLarge();
-      // A chunk that may be refused whole (its checksum) marks where it starts, durably, before a byte is written.
-      if (options.checksum) await this.records.transition(id, ['receiving'], { resumable: { ...record.resumable, pendingFrom: offset } });
-    };
-    let result;
-    try {
-      result = await this.files.append(id, source, {
-        cutTo: pendingFrom,
-        begin,
-        maxTotal: limit,
-        tooLarge,
-        checksum: options.checksum,
-        mismatch: () => new ChunkChecksumMismatchError(options.checksum!.algorithm),
-        sniff: typePending ? judge : undefined,
-        slowClient: this.options.slowClient,
-        // A dropped connection or a client cut off for trickling keeps what arrived: it resumes from there.
-        keepOnError: (err) => (err instanceof UploadTooSlowError || !(err instanceof UploadError)) && !options.checksum,
-      });
-    } catch (err) {
-      // An upload whose bytes can never be accepted is removed, not left to expire.
-      if (err instanceof DisallowedFileTypeError || (err instanceof FileTooLargeError && length === undefined && !options.contentLength)) {
-        await this.remove(id);
-      }
-      throw err;
-    }
-    const newOffset = result.offset + result.appended;
-    const complete = length !== undefined && newOffset === length;
-    let typeChecked = record.resumable?.typeChecked ?? false;
-    if (typePending && (newOffset >= SNIFF_BYTES || complete)) {
-      try {
-        if (!judged) await judge(result.head ?? (await this.files.readHead(id)));
-      } catch (err) {
-        await this.remove(id);
-        throw err;
-      }
-      typeChecked = true;
-    }
-    const patch = {
-      offset: newOffset,
-      size: newOffset,
-      length,
-      mimeType,
-      resumable: { ...record.resumable, typeChecked, pendingFrom: undefined },
-    };
-    let updated: UploadRecord;
-    if (complete && !partial) {
-      updated = await this.complete({ ...record, ...patch });
-    } else {
-      updated = await this.recordProgress(
-        record,
-        patch,
-        options.checksum !== undefined || pendingFrom !== undefined || length !== record.length,
-      );
-      if (!partial && result.appended > 0) this.files.hasher.advance(id, newOffset);
-    }
-    // The request is gone (nobody reads an answer); the bytes it brought are kept all the same.
-    if (result.interruptedBy !== undefined) {
-      throw result.interruptedBy instanceof Error
-        ? result.interruptedBy
-        : new Error('the chunk was cut off', { cause: result.interruptedBy });
-    }
-    return updated;
-  }
-
-  /**
-   * Records a chunk's progress. The bytes are already durable and the file's length is the offset,
-   * so the record only follows: not awaited, unless it carries state the file does not (a length
-   * given now, a checksummed chunk's mark). Writes to one record land in the order they were made.
-   */
-  private async recordProgress(record: UploadRecord, patch: Partial<UploadRecord>, durable: boolean): Promise<UploadRecord> {
-    const moving = this.records.transition(record.id, ['receiving'], patch, { durable });
-    if (durable) {
-      const moved = await moving;
-      if (!moved.ok) throw new UploadNotFoundError(record.id); // terminated meanwhile
-      return moved.record;
-    }
-    moving.catch((err: unknown) =>
-      this.logger.warn({ msg: 'could not record a chunk’s offset', event: 'upload.resumable_record_failed', uploadId: record.id, err }),
-    );
-    return { ...record, ...patch, updatedAt: new Date().toISOString() };
   }
 
   /**
@@ -382,50 +267,18 @@ export class ResumableUploadsService {
 
   /** Whether an unfinished upload is past its expiry. */
   expired(record: UploadRecord, now = Date.now()): boolean {
-    return record.status === 'receiving' && record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now;
+    return isExpired(record, now);
   }
 
   /**
    * Removes every unfinished upload past its expiry (record and bytes), reading them a page at a
    * time; `checkpoint` is called between steps and may throw to stop. Resolves how many went.
    */
-  async sweepExpired(checkpoint: () => void = () => undefined): Promise<number> {
-    let removed = 0;
-    let before: string | undefined;
-    const now = Date.now();
-    for (;;) {
-      checkpoint();
-      const page = await this.records.list({ status: 'receiving', limit: 256, before });
-      for (const record of page) {
-        checkpoint();
-        if (!this.expired(record, now) || !(await this.expire(record))) continue;
-        removed += 1;
-        this.logger.warn({
-          msg: 'expired resumable upload removed',
-          event: 'upload.resumable_expired',
-          uploadId: record.id,
-          requestId: record.requestId,
-          bytes: record.offset ?? 0,
-          expiresAt: record.expiresAt,
-        });
-      }
-      if (page.length < 256) return removed;
-      before = page[page.length - 1].id;
-    }
-  }
-
-  /** Removes an expired upload unless a request holds it; resolves whether it was removed. */
-  private async expire(record: UploadRecord): Promise<boolean> {
-    const unlock = await this.locks.acquire(record.id);
-    if (!unlock) return false;
-    try {
-      const current = await this.records.get(record.id);
-      if (!current || !this.expired(current)) return false;
-      await this.remove(record.id);
-      return true;
-    } finally {
-      await unlock();
-    }
+  sweepExpired(checkpoint: () => void = () => undefined): Promise<number> {
+    return sweepExpiredUploads(
+      { records: this.records, locks: this.locks, logger: this.logger, remove: (id) => this.remove(id) },
+      checkpoint,
+    );
   }
 
   private async remove(id: string): Promise<void> {
@@ -470,16 +323,6 @@ export class ResumableUploadsService {
       hashWaitMs,
     });
     this.events.publish(FileReceivedEvent.fromRecord(record));
-  }
-
-  private lengthAfter(record: UploadRecord, given: number | undefined): number | undefined {
-    if (given === undefined) return record.length;
-    if (!Number.isSafeInteger(given) || given < 0) throw new InvalidUploadError('Upload-Length must be a whole number of bytes');
-    if (record.length !== undefined && record.length !== given)
-      throw new InvalidUploadError(`Upload-Length is ${record.length} and cannot change`);
-    if (given > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
-    if (given < (record.offset ?? 0)) throw new InvalidUploadError(`Upload-Length ${given} is less than the bytes already received`);
-    return given;
   }
 
   private expiryFrom(now: Date): string {
