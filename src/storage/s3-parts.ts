@@ -1,7 +1,9 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { StorageError } from '../domain/errors/storage.error.js';
+import type { ExpectedContent } from './storage-backend.interface.js';
 
-// The S3 backend's part buffers and where their bytes come from.
+// The S3 backend's part buffers, where their bytes come from, and the check that they are the ones received.
 
 /**
  * The part buffers of one backend: at most `slots` at once, whatever the number of uploads being
@@ -128,4 +130,13 @@ class PartReader implements PartSource {
     for (let next = await this.chunks.next(); !next.done; next = await this.chunks.next()) left += next.value.length;
     return left;
   }
+}
+
+/** Throws `CONTENT_MISMATCH` unless the bytes read are the ones received (size, then SHA-256). */
+export function verify(objectKey: string, size: number, sha256: string, expected: ExpectedContent): void {
+  if (size === expected.size && sha256 === expected.sha256) return;
+  throw new StorageError(
+    'CONTENT_MISMATCH',
+    `Staged bytes of ${objectKey} do not match what was received (size ${size}/${expected.size}, sha256 ${size === expected.size ? sha256 : 'not computed'}/${expected.sha256})`,
+  );
 }

@@ -2,25 +2,20 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  type CompletedPart,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  ListPartsCommand,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, DownloadLinkOptions, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
 import { loadOptional } from '../common/optional-package.js';
 import { codeOf, describeError, reasonOf } from './s3-errors.js';
-import { PartBudget, type PartSource, readerOf } from './s3-parts.js';
+import { S3Multipart } from './s3-multipart.js';
+import { PartBudget, type PartSource, readerOf, verify } from './s3-parts.js';
 
 /** Upload ids (UUIDs): the only object names the sweeps ever touch, so other objects in the bucket are safe. */
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -85,6 +80,7 @@ export class S3Storage implements StorageBackend {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly budget: PartBudget;
+  private readonly multipart: S3Multipart;
   /** Object keys this process is storing right now: the sweep leaves their multipart uploads alone. */
   private readonly storing = new Set<string>();
   /** Cleared when the server refuses `If-None-Match` on writes (older S3-compatible servers). */
@@ -96,6 +92,7 @@ export class S3Storage implements StorageBackend {
     this.prefix = config.prefix ? `${config.prefix}/` : '';
     this.partSize = config.partSize;
     this.budget = new PartBudget(config.partSize, config.partsInFlight);
+    this.multipart = new S3Multipart(this.client, this.bucket, this.partSize, this.budget);
   }
 
   onApplicationShutdown(): void {
@@ -118,10 +115,10 @@ export class S3Storage implements StorageBackend {
     let reader: PartSource | undefined;
     try {
       if (await this.holds(objectKey, expected)) return; // committed by an earlier run
-      await this.abortLeftovers(objectKey);
+      await this.multipart.abortLeftovers(objectKey);
       reader = readerOf(body);
       if (expected.size <= this.partSize) await this.putWhole(objectKey, reader, expected, signal);
-      else await this.putInParts(objectKey, reader, expected, signal);
+      else await this.multipart.put(objectKey, reader, expected, signal, (write) => this.commit(objectKey, expected, signal, write));
     } catch (err) {
       throw this.storageError(err, `store ${key}`);
     } finally {
@@ -177,112 +174,6 @@ export class S3Storage implements StorageBackend {
     }
   }
 
-  /** A multipart upload; aborted at once when anything fails, so a failure leaves no parts behind. */
-  private async putInParts(objectKey: string, reader: PartSource, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
-    const { UploadId } = await this.client.send(
-      new CreateMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: objectKey,
-        ContentType: expected.contentType,
-        Metadata: { sha256: expected.sha256 },
-        ChecksumAlgorithm: 'SHA256',
-      }),
-      { abortSignal: signal },
-    );
-    const uploadId = UploadId!;
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const parts = await this.sendParts(objectKey, uploadId, reader, expected, stop);
-      await this.commit(objectKey, expected, signal, (ifNoneMatch) =>
-        this.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.bucket,
-            Key: objectKey,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts },
-            IfNoneMatch: ifNoneMatch,
-          }),
-          { abortSignal: signal },
-        ),
-      );
-    } catch (err) {
-      stop.abort();
-      // Best effort: what stays (S3 unreachable) is aborted by the next run of this upload or the sweep.
-      await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId }))
-        .catch(() => undefined);
-      throw err;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /**
-   * Reads the parts in order (hashing the whole file on the way) and sends each as soon as it is
-   * read, while the budget has a buffer for the next; resolves the parts once all are acknowledged
-   * and the bytes matched `expected`.
-   */
-  private async sendParts(
-    objectKey: string,
-    uploadId: string,
-    reader: PartSource,
-    expected: ExpectedContent,
-    stop: AbortController,
-  ): Promise<CompletedPart[]> {
-    const hash = createHash('sha256');
-    const parts: CompletedPart[] = [];
-    const sending = new Set<Promise<void>>();
-    let size = 0;
-    let failure: unknown;
-    for (let number = 1; ; number += 1) {
-      const slot = await this.budget.take(this.partSize);
-      const read = failure === undefined ? await reader.fill(slot.buffer).catch((err: unknown) => ((failure ??= err), 0)) : 0;
-      if (read === 0 || size + read > expected.size) {
-        slot.release();
-        size += read; // too long: the check below says so
-        break;
-      }
-      const part = slot.buffer.subarray(0, read);
-      hash.update(part);
-      size += read;
-      const sent: Promise<void> = this.sendPart(objectKey, uploadId, number, part, stop.signal)
-        .then((done) => void parts.push(done))
-        .catch((err: unknown) => {
-          failure ??= err;
-          stop.abort(); // the parts still in flight are wasted now
-        })
-        .finally(() => {
-          slot.release();
-          sending.delete(sent);
-        });
-      sending.add(sent);
-      if (read < this.partSize) break; // the last part
-    }
-    await Promise.all(sending);
-    if (failure !== undefined) throw failure as Error;
-    verify(objectKey, size + (await reader.rest()), hash.digest('hex'), expected);
-    return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-  }
-
-  private async sendPart(objectKey: string, uploadId: string, number: number, part: Buffer, signal: AbortSignal): Promise<CompletedPart> {
-    const checksum = createHash('sha256').update(part).digest('base64');
-    const sent = await this.client.send(
-      new UploadPartCommand({
-        Bucket: this.bucket,
-        Key: objectKey,
-        UploadId: uploadId,
-        PartNumber: number,
-        Body: part,
-        ContentLength: part.length,
-        ChecksumSHA256: checksum,
-      }),
-      { abortSignal: signal },
-    );
-    return { PartNumber: number, ETag: sent.ETag, ChecksumSHA256: sent.ChecksumSHA256 ?? checksum };
-  }
-
   /**
    * Runs the committing request with `If-None-Match: *` where the server takes it. A 412 means the
    * object was committed meanwhile (another run of the same upload): fine when it holds `expected`.
@@ -309,30 +200,6 @@ export class S3Storage implements StorageBackend {
       }
       throw err;
     }
-  }
-
-  /**
-   * Aborts the multipart uploads of `objectKey` that an earlier, interrupted run of this upload left
-   * (one upload is stored by one run at a time: a job is held by one worker).
-   */
-  private async abortLeftovers(objectKey: string): Promise<void> {
-    for await (const upload of this.multipartUploads(objectKey)) {
-      if (upload.key !== objectKey) continue;
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: upload.uploadId }));
-    }
-  }
-
-  private async *multipartUploads(prefix: string): AsyncGenerator<{ key: string; uploadId: string; initiated?: Date }> {
-    let KeyMarker: string | undefined;
-    let UploadIdMarker: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker, UploadIdMarker }),
-      );
-      for (const u of page.Uploads ?? []) if (u.Key && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated };
-      ({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = page);
-      if (!page.IsTruncated) break;
-    } while (KeyMarker !== undefined);
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {
@@ -393,11 +260,11 @@ export class S3Storage implements StorageBackend {
   async sweepIncomplete(before: number): Promise<number> {
     let aborted = 0;
     try {
-      for await (const upload of this.multipartUploads(this.prefix)) {
+      for await (const upload of this.multipart.uploads(this.prefix)) {
         const id = upload.key.slice(this.prefix.length);
         if (!UPLOAD_ID.test(id) || this.storing.has(upload.key)) continue;
         try {
-          if ((await this.lastTouched(upload)) >= before) continue;
+          if ((await this.multipart.lastTouched(upload)) >= before) continue;
           await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }));
           aborted += 1;
         } catch (err) {
@@ -408,11 +275,6 @@ export class S3Storage implements StorageBackend {
       throw this.storageError(err, 'sweep incomplete multipart uploads');
     }
     return aborted;
-  }
-
-  private async lastTouched(upload: { key: string; uploadId: string; initiated?: Date }): Promise<number> {
-    const listed = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }));
-    return Math.max(upload.initiated?.getTime() ?? 0, ...(listed.Parts ?? []).map((p) => p.LastModified?.getTime() ?? 0));
   }
 
   /** HeadBucket: the bucket exists and the credentials may use it. */
@@ -451,12 +313,4 @@ export class S3Storage implements StorageBackend {
     if (err instanceof StorageError) return err;
     return new StorageError(codeOf(err), `${action} (${this.location}): ${reasonOf(err)}`, { cause: err });
   }
-}
-
-function verify(objectKey: string, size: number, sha256: string, expected: ExpectedContent): void {
-  if (size === expected.size && sha256 === expected.sha256) return;
-  throw new StorageError(
-    'CONTENT_MISMATCH',
-    `Staged bytes of ${objectKey} do not match what was received (size ${size}/${expected.size}, sha256 ${size === expected.size ? sha256 : 'not computed'}/${expected.sha256})`,
-  );
 }
