@@ -5,6 +5,7 @@ import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { StorageError } from '../src/domain/errors/storage.error.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { baseUrl } from './support/multipart.js';
+import { sampleRecord } from './support/record-repository-contract.js';
 import { openEventStream, type ServerSentEvent } from './support/sse.js';
 import { createTestApp, type EnvOverrides } from './support/test-app.js';
 
@@ -88,19 +89,9 @@ describe('Live status over Server-Sent Events (e2e)', () => {
     const t = await createTestApp({ STATUS_POLL_INTERVAL_MS: 20 });
     try {
       const records = t.app.get<UploadRecordRepository>(UPLOAD_RECORD_REPOSITORY);
-      const id = uuidv7();
-      const now = new Date().toISOString();
-      await records.create({
-        id,
-        status: 'received',
-        filename: 'elsewhere.bin',
-        mimeType: 'application/octet-stream',
-        size: 3,
-        sha256: 'ab'.repeat(32),
-        receivedAt: now,
-        updatedAt: now,
-        attempts: 0,
-      });
+      const record = sampleRecord({ filename: 'elsewhere.bin' });
+      await records.create(record);
+      const { id } = record;
 
       const stream = await openEventStream(`${await baseUrl(t.server)}/uploads/${id}/events`);
       expect(statusOf(await stream.next())).toBe('received');

@@ -10,7 +10,6 @@ import {
   STREAM_FLUSH_BYTES,
   closeFd,
   forgetDir,
-  fsyncFd,
   isNotFound,
   mkdirDurable,
   mkdirp,
@@ -66,7 +65,7 @@ export class LocalDiskStorage implements StorageBackend {
         const writing = writer.write(chunk);
         if (writing) await writing;
       }
-      await writer.end();
+      // Judged before the copy is flushed whole, as resumable chunks are: a mismatch is thrown away.
       const sha256 = hash.digest('hex');
       if (size !== expected.size || sha256 !== expected.sha256) {
         throw new StorageError(
@@ -74,7 +73,7 @@ export class LocalDiskStorage implements StorageBackend {
           `Staged bytes do not match what was received (size ${size}/${expected.size}, sha256 ${sha256}/${expected.sha256})`,
         );
       }
-      if (this.durable) await fsyncFd(fd);
+      await writer.end(this.durable);
       const written = fd;
       fd = undefined;
       await closeFd(written);
