@@ -140,9 +140,15 @@ async function main() {
   const tWarm = Date.now();
   const up = [...ctx.state.values()].filter((s) => alive(ctx, s));
   await Promise.all(up.map((s) => warmup(ctx, s).catch((err) => ctx.problems.push(`${s.def.label}: warm-up failed: ${err.message}`))));
-  log(`warm-up: ${((Date.now() - tWarm) / 1000).toFixed(1)} s`);
+  const tWarmEnd = Date.now();
+  log(`warm-up: ${((tWarmEnd - tWarm) / 1000).toFixed(1)} s`);
   // Idle memory, every server settled and none under load (readings only: all at once).
   await Promise.all(up.filter((s) => alive(ctx, s)).map((s) => measureIdle(s)));
+  if (config.idleLaterS > 0 && config.figures.includes('large')) {
+    // The same reading once the servers have been idle long enough for V8 to shrink their heaps.
+    await new Promise((r) => setTimeout(r, Math.max(0, tWarmEnd + config.idleLaterS * 1000 - Date.now())));
+    await Promise.all(up.filter((s) => alive(ctx, s)).map((s) => measureIdle(s, 'idleLater')));
+  }
 
   // 4. The measurements.
   await runPlan();

@@ -63,7 +63,7 @@ export async function warmup(ctx, s) {
  * Resident memory of an idle server after the warm-up (what it costs to keep it running): the
  * median of 5 readings over a second, taken once every server has settled and the machine is quiet.
  */
-export async function measureIdle(s) {
+export async function measureIdle(s, figure = 'idle') {
   const readings = [];
   for (let i = 0; i < 5; i++) {
     const m = readMemory(s.server.pid);
@@ -71,7 +71,7 @@ export async function measureIdle(s) {
     await sleep(250);
   }
   const mid = (field) => median(readings.map((m) => m[field]));
-  record(s, 'idle', { rss: mid('rss'), anon: mid('anon'), file: mid('file') });
+  record(s, figure, { rss: mid('rss'), anon: mid('anon'), file: mid('file') });
 }
 
 async function measureLarge(ctx, s) {

@@ -29,7 +29,7 @@ export function reportView(results) {
   const { config, servers } = results;
   const present = (key) => servers[key] && servers[key].status !== undefined;
   const flagged = (key) => !present(key) || servers[key].integrity.issues.length > 0 || !/^(ok|running)$/.test(servers[key].status);
-  const measured = (key) => present(key) && Object.keys(servers[key].figures).some((f) => f !== 'idle');
+  const measured = (key) => present(key) && Object.keys(servers[key].figures).some((f) => !f.startsWith('idle'));
   const rankable = (key) => measured(key) && !flagged(key);
   // Results saved before `--figures` existed have no list: they measured every group.
   const ran = (group) => !config.figures || config.figures.includes(group);
@@ -39,6 +39,7 @@ export function reportView(results) {
   const largeRuns = (k) => servers[k].figures.large?.map((r) => ({ ...r, growth: r.peakRss - r.startRss }));
   const large = Object.fromEntries(order.map((k) => [k, medians(largeRuns(k), ['mbps', 'peakRss', 'startRss', 'growth'])]));
   const idle = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.idle, ['rss', 'anon', 'file'])]));
+  const idleLater = Object.fromEntries(order.map((k) => [k, medians(servers[k].figures.idleLater, ['rss', 'anon', 'file'])]));
   const many = (k, size, c) => {
     const runs = servers[k]?.figures[`many:${size}:${c}`];
     return {
@@ -72,6 +73,7 @@ export function reportView(results) {
     skipped: FIGURES.filter((g) => !ran(g)),
     large,
     idle,
+    idleLater,
     many,
     stored,
     scale,

@@ -86,7 +86,7 @@ export function renderMarkdown(results, { note } = {}) {
         return [
           servers[k].label,
           withRange(l, 'mbps'),
-          rel(RAW, k, l.mbps, v.large[RAW].mbps),
+          rel(RAW, k, l.mbps, v.large[RAW]?.mbps),
           num(l.startRss / MiB, 0),
           num(l.peakRss / MiB, 0),
           Number.isFinite(growth) ? `+${num(growth, 0)}` : '—',
@@ -97,22 +97,45 @@ export function renderMarkdown(results, { note } = {}) {
       "MB/s = 10⁶ bytes of file content per second, from the first byte sent to the end of the 202 response. Peak RSS is the server process's high-water mark (VmHWM, reset just before the upload, and VmRSS sampled every 10 ms) from the start of the upload until everything is stored (the service and naive keep writing after 202); RSS before is its resident set when the upload starts; growth is the difference: what the upload and its storage cost. With DURABILITY=fsync the 202 waits until the file is on disk, so that row cannot beat the disk's write speed; raw-stream answers once the bytes are in the page cache. The service (none) row is the same code without the flushes.",
       '',
     );
+    const later = (k) => v.idleLater[k]?.runs > 0;
+    const minusNest = (m, k) =>
+      k === NEST ? '0' : m[NEST]?.runs ? `${m[k].rss >= m[NEST].rss ? '+' : ''}${num((m[k].rss - m[NEST].rss) / MiB, 0)}` : '—';
     const idleRows = order
       .filter((k) => v.idle[k].runs > 0)
       .map((k) => {
         const i = v.idle[k];
+        const l = v.idleLater[k];
         return [
           servers[k].label,
           num(i.rss / MiB, 0),
-          k === NEST ? '0' : v.idle[NEST].runs ? `${i.rss >= v.idle[NEST].rss ? '+' : ''}${num((i.rss - v.idle[NEST].rss) / MiB, 0)}` : '—',
+          minusNest(v.idle, k),
           num(i.anon / MiB, 0),
           num(i.file / MiB, 0),
+          later(k) ? num(l.rss / MiB, 0) : '—',
+          later(k) ? minusNest(v.idleLater, k) : '—',
+          later(k) ? num(l.anon / MiB, 0) : '—',
         ];
       });
     if (idleRows.length) {
-      out.push(table(['Server', 'Idle RSS (MiB)', '− nest-floor (MiB)', 'anonymous (MiB)', 'mapped files (MiB)'], idleRows), '');
+      const laterS = v.config.idleLaterS;
       out.push(
-        "Idle RSS: each server after the warm-up, settled and with no load anywhere, the median of 5 readings of VmRSS over a second; anonymous (RssAnon: heap, buffers) and mapped files (RssFile: code, the service's LMDB map) are its parts.",
+        table(
+          [
+            'Server',
+            'Idle RSS (MiB)',
+            '− nest-floor (MiB)',
+            'anonymous (MiB)',
+            'mapped files (MiB)',
+            `${laterS ? `${laterS} s` : 'Later'}: RSS (MiB)`,
+            '− nest-floor (MiB)',
+            'anonymous (MiB)',
+          ],
+          idleRows,
+        ),
+        '',
+      );
+      out.push(
+        `Idle RSS: each server after the warm-up, settled and with no load anywhere, the median of 5 readings of VmRSS over a second; anonymous (RssAnon: heap, buffers) and mapped files (RssFile: code, the service's LMDB map) are its parts. The last three columns are the same reading ${laterS ? `${laterS} s after the warm-up ended` : 'later (not taken in this run)'}, still with no load: by then V8's memory reducer has usually run (in these runs 30-70 s after allocation stopped) and given back the old-space pages that the load's garbage held, so what is left is what the server keeps. The target is judged on the first reading; the second is shown beside it.`,
         '',
       );
     }

@@ -244,7 +244,22 @@ describe('report: sections', () => {
 
   it("shows idle memory and the large upload's growth", () => {
     const md = renderMarkdown(results());
-    assert.match(rowOf(md, 'service (fsync) | 140'), /^\| service \(fsync\) \| 140 \| \+40 \| 80 \| 60 \|$/);
+    assert.match(rowOf(md, 'service (fsync) | 140'), /^\| service \(fsync\) \| 140 \| \+40 \| 80 \| 60 \| — \| — \| — \|$/);
+    assert.match(rowOf(md, 'Idle RSS after the warm-up'), /\| 140 vs 100 MiB \(\+40 MiB\) \| 1\.40× \| \*\*missed\*\* \|$/);
+    assert.doesNotMatch(md, /Idle RSS 45 s after/);
+  });
+
+  it('shows the idle reading taken later beside the first, judged on its own row', () => {
+    const r = results();
+    r.config.idleLaterS = 45;
+    r.servers['nest-floor'].figures.idleLater = [{ rss: 80 * MiB, anon: 30 * MiB, file: 50 * MiB }];
+    r.servers.service.figures.idleLater = [{ rss: 105 * MiB, anon: 45 * MiB, file: 60 * MiB }];
+    const md = renderMarkdown(r);
+    assert.match(rowOf(md, 'service (fsync) | 140'), /^\| service \(fsync\) \| 140 \| \+40 \| 80 \| 60 \| 105 \| \+25 \| 45 \|$/);
+    assert.match(rowOf(md, 'nest-floor | 100'), /^\| nest-floor \| 100 \| 0 \| 50 \| 50 \| 80 \| 0 \| 30 \|$/);
+    // The first reading stays the target; the later one has its own row.
+    assert.match(rowOf(md, 'Idle RSS after the warm-up'), /\*\*missed\*\* \|$/);
+    assert.match(rowOf(md, 'Idle RSS 45 s after the warm-up'), /\| 105 vs 80 MiB \(\+25 MiB\) \| 1\.31× \| met \|$/);
     assert.match(rowOf(md, 'service (fsync) | 1050'), /^\| service \(fsync\) \| 1050 \| 1\.05× \| 130 \| 150 \| \+20 \|$/);
   });
 
