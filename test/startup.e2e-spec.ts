@@ -63,6 +63,31 @@ describe('Start-up configuration (e2e, real process)', () => {
     }
   });
 
+  it('loads Swagger when the API docs are first opened, not at start-up, and serves them then', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-docs-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const service = spawnService('main.js', { PORT: String(port), UPLOAD_DIR: root, LOG_LEVEL: 'info' });
+    try {
+      await waitHealthy(service, url);
+      expect(service.events('docs.loaded')).toEqual([]);
+      const page = await fetch(`${url}/docs`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<script src="docs/swagger-ui-bundle.js"></script>');
+      const doc = (await (await fetch(`${url}/docs-json`)).json()) as { paths: Record<string, unknown> };
+      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/uploads', '/uploads/{id}', '/health']));
+      await until('the docs line', async () => service.events('docs.loaded').length > 0 || undefined);
+      expect(service.events('docs.loaded')).toEqual([expect.objectContaining({ loadedSwagger: true, installed: true })]);
+      // Loaded once: later requests are served from it.
+      expect((await fetch(`${url}/docs-json`)).status).toBe(200);
+      expect((await fetch(`${url}/docs/swagger-ui.css`)).headers.get('content-type')).toMatch(/^text\/css/);
+      expect(service.events('docs.loaded')).toHaveLength(1);
+    } finally {
+      await service.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('prints readable lines instead of JSON with LOG_PRETTY=true', async () => {
     const root = await mkdtemp(join(tmpdir(), 'stowage-pretty-'));
     const port = await freePort();

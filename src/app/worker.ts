@@ -1,4 +1,7 @@
 import 'reflect-metadata';
-import { run, startWorker } from './bootstrap.js';
+import { describeRoutesOnDemand } from '../uploads/http/openapi-loading.js';
 
+// A worker serves no routes: their descriptions never need Swagger.
+describeRoutesOnDemand();
+const { run, startWorker } = await import('./bootstrap.js');
 await run(startWorker);

@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController } from '../../uploads/http/openapi.js';
 import { Registry } from 'prom-client';
 import { UploadMetricsService } from './upload-metrics.service.js';
 

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyDecorators, Controller, Get, Header, NotFoundException, StreamableFile } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController } from '../../uploads/http/openapi.js';
 
 /**
  * `public/` at the package root, found by walking up from this file (`src/app/web/` under test,

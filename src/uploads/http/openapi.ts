@@ -1,32 +1,75 @@
-import type * as Swagger from '@nestjs/swagger';
+import type * as SwaggerPackage from '@nestjs/swagger';
 import { isMissingPackage } from '../../common/optional-package.js';
+import { routesDescribedOnDemand } from './openapi-loading.js';
 import { statusOf, type UploadErrorCode } from '../../domain/errors/error-codes.js';
 import { errorBody } from './error-response.js';
 
+type Swagger = typeof SwaggerPackage;
+
 /**
  * `@nestjs/swagger` when the app has it: an optional peer. Without it the routes work the same and
- * are simply not described; with it, the decorators below are Swagger's own.
+ * are simply not described. Loaded as the routes are defined, unless `describeRoutesOnDemand()` was
+ * called first: then the decorators below are kept as they are applied and replayed, in the same
+ * order and on the same targets, by `describeRoutes()`.
  */
-const swagger: typeof Swagger | undefined = await import('@nestjs/swagger').catch((err: unknown) => {
-  if (isMissingPackage(err, ['@nestjs/swagger'])) return undefined;
-  throw err;
-});
+let swagger: Swagger | undefined = routesDescribedOnDemand() ? undefined : await loadSwagger();
+let loading: Promise<Swagger | undefined> | undefined;
+const deferred: Array<(s: Swagger) => void> = [];
 
-const none = (() => () => undefined) as never;
-export const ApiTags: typeof Swagger.ApiTags = swagger?.ApiTags ?? none;
-export const ApiOperation: typeof Swagger.ApiOperation = swagger?.ApiOperation ?? none;
-export const ApiConsumes: typeof Swagger.ApiConsumes = swagger?.ApiConsumes ?? none;
-export const ApiProduces: typeof Swagger.ApiProduces = swagger?.ApiProduces ?? none;
-export const ApiBody: typeof Swagger.ApiBody = swagger?.ApiBody ?? none;
-export const ApiHeader: typeof Swagger.ApiHeader = swagger?.ApiHeader ?? none;
-export const ApiResponse: typeof Swagger.ApiResponse = swagger?.ApiResponse ?? none;
-export const ApiExcludeController: typeof Swagger.ApiExcludeController = swagger?.ApiExcludeController ?? none;
-export const ApiOkResponse: typeof Swagger.ApiOkResponse = swagger?.ApiOkResponse ?? none;
-export const ApiAcceptedResponse: typeof Swagger.ApiAcceptedResponse = swagger?.ApiAcceptedResponse ?? none;
-export const ApiNoContentResponse: typeof Swagger.ApiNoContentResponse = swagger?.ApiNoContentResponse ?? none;
-export const ApiPartialContentResponse: typeof Swagger.ApiPartialContentResponse = swagger?.ApiPartialContentResponse ?? none;
-export const ApiProperty: typeof Swagger.ApiProperty = swagger?.ApiProperty ?? none;
-export const ApiPropertyOptional: typeof Swagger.ApiPropertyOptional = swagger?.ApiPropertyOptional ?? none;
+async function loadSwagger(): Promise<Swagger | undefined> {
+  return import('@nestjs/swagger').catch((err: unknown) => {
+    if (isMissingPackage(err, ['@nestjs/swagger'])) return undefined;
+    throw err;
+  });
+}
+
+/** Whether `@nestjs/swagger` has been loaded into this process (by the descriptions or `describeRoutes`). */
+export function swaggerLoaded(): boolean {
+  return swagger !== undefined;
+}
+
+/**
+ * Applies every route description kept so far (when loaded on demand) and resolves Swagger, or
+ * undefined when it is not installed. Later calls share the first.
+ */
+export function describeRoutes(): Promise<Swagger | undefined> {
+  loading ??= (async () => {
+    swagger ??= await loadSwagger();
+    if (swagger) for (const apply of deferred.splice(0)) apply(swagger);
+    return swagger;
+  })();
+  return loading;
+}
+
+type AnyDecorator = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => void;
+/** Swagger's decorator factory `name`: applied at once when Swagger is loaded, else kept for `describeRoutes`. */
+function described<K extends keyof Swagger>(name: K): Swagger[K] {
+  const factory = (...args: unknown[]) => {
+    const decorate = (s: Swagger) => (s[name] as (...a: unknown[]) => AnyDecorator)(...args);
+    if (swagger) return decorate(swagger);
+    if (!routesDescribedOnDemand()) return () => undefined; // not installed
+    return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+      deferred.push((s) => decorate(s)(target, key, descriptor));
+    }) as AnyDecorator;
+  };
+  return factory as unknown as Swagger[K];
+}
+
+export const ApiTags = described('ApiTags');
+export const ApiOperation = described('ApiOperation');
+export const ApiConsumes = described('ApiConsumes');
+export const ApiProduces = described('ApiProduces');
+export const ApiBody = described('ApiBody');
+export const ApiHeader = described('ApiHeader');
+export const ApiResponse = described('ApiResponse');
+export const ApiExcludeController = described('ApiExcludeController');
+export const ApiOkResponse = described('ApiOkResponse');
+export const ApiAcceptedResponse = described('ApiAcceptedResponse');
+export const ApiNoContentResponse = described('ApiNoContentResponse');
+export const ApiPartialContentResponse = described('ApiPartialContentResponse');
+export const ApiServiceUnavailableResponse = described('ApiServiceUnavailableResponse');
+export const ApiProperty = described('ApiProperty');
+export const ApiPropertyOptional = described('ApiPropertyOptional');
 
 /** A message each code really answers with, for the examples of the document; every code has one. */
 const EXAMPLE_MESSAGES: Record<UploadErrorCode, string> = {
