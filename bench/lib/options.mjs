@@ -171,8 +171,8 @@ export function parseOptions(argv, root) {
     // wrk runs whole seconds only.
     durationS: opts.duration ? wholeNumber('duration', opts.duration) : quick ? 1 : 10,
     warmupS: quick ? 1 : 3,
-    // Idle memory is read again this long after the warm-up: V8 gives back the old space the load
-    // left as garbage only when its memory reducer runs (30-70 s after the load here). 0: not read.
+    // Idle memory is read again this long after the last figure's load: V8 gives back the old space
+    // the loads left as garbage only when its memory reducer runs (30-70 s after a load here). 0: not read.
     idleLaterS: quick ? 0 : 90,
     largeSize: opts['large-size'] ? size('large-size', opts['large-size']) : quick ? 64 * MiB : 1 * GiB,
     sizes: [4 * KiB, 64 * KiB, 1 * MiB],

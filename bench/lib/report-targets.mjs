@@ -112,7 +112,7 @@ export function targetRows(v) {
     // Not a goal of its own: the reading above again, after V8 has given back the load's garbage.
     const later = v.config.idleLaterS;
     judge(
-      `Idle RSS ${later} s after the warm-up (for comparison)`,
+      `Idle RSS ${later} s after the last load (for comparison)`,
       '≤ nest-floor + 32 MiB',
       { group: 'large', subject: 'service', ref: NEST },
       () => {

@@ -126,7 +126,7 @@ export function renderMarkdown(results, { note } = {}) {
             '− nest-floor (MiB)',
             'anonymous (MiB)',
             'mapped files (MiB)',
-            `${laterS ? `${laterS} s` : 'Later'}: RSS (MiB)`,
+            `${laterS ? `${laterS} s after the last load` : 'Later'}: RSS (MiB)`,
             '− nest-floor (MiB)',
             'anonymous (MiB)',
           ],
@@ -135,7 +135,7 @@ export function renderMarkdown(results, { note } = {}) {
         '',
       );
       out.push(
-        `Idle RSS: each server after the warm-up, settled and with no load anywhere, the median of 5 readings of VmRSS over a second; anonymous (RssAnon: heap, buffers) and mapped files (RssFile: code, the service's LMDB map) are its parts. The last three columns are the same reading ${laterS ? `${laterS} s after the warm-up ended` : 'later (not taken in this run)'}, still with no load: by then V8's memory reducer has usually run (in these runs 30-70 s after allocation stopped) and given back the old-space pages that the load's garbage held, so what is left is what the server keeps. The target is judged on the first reading; the second is shown beside it.`,
+        `Idle RSS: each server after the warm-up, settled and with no load anywhere, the median of 5 readings of VmRSS over a second; anonymous (RssAnon: heap, buffers) and mapped files (RssFile: code, the service's LMDB map) are its parts. The last three columns are the same reading ${laterS ? `at the end of the run, ${laterS} s after the last load` : 'later (not taken in this run)'}: by then V8's memory reducer has usually run (in these runs 30-70 s after allocation stopped) and given back the old-space pages that the loads' garbage held, so what is left is what the server keeps after every figure's load. The target is judged on the first reading; the second is shown beside it.`,
         '',
       );
     }

@@ -259,7 +259,7 @@ describe('report: sections', () => {
     assert.match(rowOf(md, 'nest-floor | 100'), /^\| nest-floor \| 100 \| 0 \| 50 \| 50 \| 80 \| 0 \| 30 \|$/);
     // The first reading stays the target; the later one has its own row.
     assert.match(rowOf(md, 'Idle RSS after the warm-up'), /\*\*missed\*\* \|$/);
-    assert.match(rowOf(md, 'Idle RSS 45 s after the warm-up'), /\| 105 vs 80 MiB \(\+25 MiB\) \| 1\.31× \| met \|$/);
+    assert.match(rowOf(md, 'Idle RSS 45 s after the last load'), /\| 105 vs 80 MiB \(\+25 MiB\) \| 1\.31× \| met \|$/);
     assert.match(rowOf(md, 'service (fsync) | 1050'), /^\| service \(fsync\) \| 1050 \| 1\.05× \| 130 \| 150 \| \+20 \|$/);
   });
 
