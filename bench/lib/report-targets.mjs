@@ -108,25 +108,6 @@ export function targetRows(v) {
     };
   });
 
-  if (v.config.idleLaterS > 0) {
-    // Not a goal of its own: the reading above again, after V8 has given back the load's garbage.
-    const later = v.config.idleLaterS;
-    judge(
-      `Idle RSS ${later} s after the last load (for comparison)`,
-      '≤ nest-floor + 32 MiB',
-      { group: 'large', subject: 'service', ref: NEST },
-      () => {
-        const a = v.idleLater.service?.rss;
-        const b = v.idleLater[NEST]?.rss;
-        return {
-          figure: finite(a, b) ? `${num(a / MiB, 0)} vs ${num(b / MiB, 0)} MiB (${signed((a - b) / MiB)} MiB)` : undefined,
-          ratio: finite(a, b) ? ratio(a / b) : undefined,
-          met: finite(a, b) ? (a - b) / MiB <= 32 : undefined,
-        };
-      },
-    );
-  }
-
   // Scale: the same figure with a big store and with 1,000 uploads, and start-up against its limit.
   const { base, big } = v.scale;
   const scaleOk = Boolean(base?.ok && big?.ok);

@@ -135,7 +135,7 @@ export function renderMarkdown(results, { note } = {}) {
         '',
       );
       out.push(
-        `Idle RSS: each server after the warm-up, settled and with no load anywhere, the median of 5 readings of VmRSS over a second; anonymous (RssAnon: heap, buffers) and mapped files (RssFile: code, the service's LMDB map) are its parts. The last three columns are the same reading ${laterS ? `at the end of the run, ${laterS} s after the last load` : 'later (not taken in this run)'}: by then V8's memory reducer has usually run (in these runs 30-70 s after allocation stopped) and given back the old-space pages that the loads' garbage held, so what is left is what the server keeps after every figure's load. The target is judged on the first reading; the second is shown beside it.`,
+        `Idle RSS: each server after the warm-up, settled and with no load anywhere, the median of 5 readings of VmRSS over a second; anonymous (RssAnon: heap, buffers) and mapped files (RssFile: code, the service's LMDB map) are its parts. The last three columns are the same reading ${laterS ? `at the end of the run, ${laterS} s after the last load` : 'later (not taken in this run)'}: by then V8's memory reducer has usually run (in these runs 30-70 s after allocation stopped) and given back the old-space pages that the loads' garbage held, so what is left is what the server keeps after every figure's load. For the service that includes the pages of its record store (LMDB, mapped from disk) that the run's uploads touched; its anonymous memory is the figure to compare with the first reading. The target is judged on the first reading only.`,
         '',
       );
     }
