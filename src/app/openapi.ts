@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { errorBody } from '../uploads/http/error-response.js';
 import { describeRoutes, swaggerLoaded } from '../uploads/http/openapi.js';
 
 const TITLE = 'Stowage';
@@ -79,22 +80,23 @@ export function setupOpenApi(app: INestApplication): void {
     return loaded.SwaggerModule.createDocument(app, config);
   };
   // swagger-ui-dist comes with @nestjs/swagger: resolved from there, so it is found wherever npm put it.
-  const findUi = async (): Promise<string | undefined> => {
-    if (!(await load())) return undefined;
-    const fromSwagger = createRequire(createRequire(import.meta.url).resolve('@nestjs/swagger'));
-    return dirname(fromSwagger.resolve('swagger-ui-dist/package.json'));
-  };
+  const ui = () =>
+    (uiDir ??= (async () => {
+      if (!(await load())) return undefined;
+      const fromSwagger = createRequire(createRequire(import.meta.url).resolve('@nestjs/swagger'));
+      return dirname(fromSwagger.resolve('swagger-ui-dist/package.json'));
+    })());
 
   /** Answers with `serve`'s result; a missing Swagger is a 404, any other failure a logged 500. */
   const route = (serve: (req: Request, res: Response) => Promise<boolean>) => async (req: Request, res: Response) => {
     try {
       if (await serve(req, res)) return;
-      res.status(404).json({ statusCode: 404, message: 'API docs need @nestjs/swagger, which is not installed', error: 'Not Found' });
+      res.status(404).json(errorBody(404, 'API docs need @nestjs/swagger, which is not installed'));
     } catch (err) {
       document = undefined; // try afresh next time
       uiDir = undefined;
       logger.error({ msg: 'could not serve the API docs', event: 'docs.failed', err });
-      if (!res.headersSent) res.status(500).json({ statusCode: 500, message: 'Internal server error' });
+      if (!res.headersSent) res.status(500).json(errorBody(500, 'Internal server error'));
     }
   };
 
@@ -110,7 +112,7 @@ export function setupOpenApi(app: INestApplication): void {
   http.get(
     '/docs',
     route(async (req, res) => {
-      if (!(await (uiDir ??= findUi()))) return false;
+      if (!(await ui())) return false;
       res.type('html').send(page(req.path.endsWith('/') ? './' : 'docs/'));
       return true;
     }),
@@ -119,7 +121,7 @@ export function setupOpenApi(app: INestApplication): void {
     '/docs/:file',
     route(async (req, res) => {
       const name = req.params.file as string;
-      const dir = await (uiDir ??= findUi());
+      const dir = await ui();
       if (!dir) return false;
       if (name === 'init.js') {
         res.type('text/javascript; charset=utf-8').send(INIT_SCRIPT);
@@ -127,7 +129,7 @@ export function setupOpenApi(app: INestApplication): void {
       }
       const type = Object.hasOwn(UI_FILES, name) ? UI_FILES[name] : undefined;
       if (!type) {
-        res.status(404).json({ statusCode: 404, message: `Cannot GET ${req.path}`, error: 'Not Found' });
+        res.status(404).json(errorBody(404, `Cannot GET ${req.path}`));
         return true;
       }
       res.type(type).sendFile(join(dir, name));
