@@ -8,7 +8,7 @@ import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { buildPlan, measureIdle, measureScaleOut, warmup } from './lib/figures.mjs';
-import { cpuProbe, machineFacts } from './lib/machine.mjs';
+import { cpuProbe, fsyncProbe, machineFacts } from './lib/machine.mjs';
 import { USAGE, UsageError, isPartial, parseOptions } from './lib/options.mjs';
 import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
@@ -97,7 +97,7 @@ async function runPlan() {
 async function main() {
   const started = Date.now();
   const { quick } = config;
-  const machine = { ...machineFacts({ root: ROOT, storageDir: temp.dir }), cpuStart: cpuProbe() };
+  const machine = { ...machineFacts({ root: ROOT, storageDir: temp.dir }), cpuStart: cpuProbe(), fsyncStart: await fsyncProbe(temp.dir) };
   const partial = isPartial(config.figures) ? `, figures: ${config.figures.join(',')}` : '';
   log(
     `stowage bench: ${quick ? 'QUICK' : 'full'} mode, ${config.runs} run(s) per figure, ${config.durationS} s per load figure, large file ${formatSize(config.largeSize)}${partial}`,
@@ -185,6 +185,7 @@ async function main() {
 
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
+  machine.fsyncEnd = await fsyncProbe(temp.dir);
   const results = {
     machine,
     config: { ...config, servers: options.servers.map((d) => d.key) },

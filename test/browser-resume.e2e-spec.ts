@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { randomFile, sha256 } from './support/multipart.js';
+import { shardOf } from '../src/storage/local-disk.storage.js';
 import { freePort, spawnService, waitHealthy, type ServiceProcess } from './support/service-process.js';
 import { until } from './support/until.js';
 
@@ -69,6 +70,6 @@ describe('The Uppy page resumes across a server restart (e2e, Chromium and the c
     expect(content.equals(file)).toBe(true);
     await page.screenshot({ path: join(import.meta.dirname, '..', 'test-output', 'upload-page-resumed.png') });
     await page.close();
-    expect(await readFile(join(root, 'files', receiving.id.slice(-2), receiving.id)).then((b) => b.length)).toBe(file.length);
+    expect(await readFile(join(root, 'files', shardOf(receiving.id), receiving.id)).then((b) => b.length)).toBe(file.length);
   }, 150_000);
 });

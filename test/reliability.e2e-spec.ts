@@ -2,6 +2,7 @@ import { mkdir, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { until } from './support/until.js';
 import request from 'supertest';
+import { shardOf } from '../src/storage/local-disk.storage.js';
 import { STORAGE_BACKEND } from '../src/storage/storage-backend.interface.js';
 import { InMemoryStorage } from '../src/testing/in-memory.storage.js';
 import { UploadReconciler } from '../src/uploads/lifecycle/upload-reconciler.service.js';
@@ -117,11 +118,11 @@ describe('Reconciliation (e2e)', () => {
       const gone = await request(t.server).post('/uploads').attach('file', Buffer.from('vanishing'), 'v.txt').expect(202);
       await t.uploads.waitUntilSettled(gone.body.id);
       const id: string = gone.body.id;
-      await rm(join(t.root, 'files', id.slice(-2), id));
+      await rm(join(t.root, 'files', shardOf(id), id));
 
       const orphanKey = '01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d';
-      await mkdir(join(t.root, 'files', '8d'), { recursive: true });
-      await writeFile(join(t.root, 'files', '8d', orphanKey), 'no record');
+      await mkdir(join(t.root, 'files', shardOf(orphanKey)), { recursive: true });
+      await writeFile(join(t.root, 'files', shardOf(orphanKey), orphanKey), 'no record');
 
       const stale = join(t.root, 'staging', '01939a4e-0000-7000-8000-000000000001');
       await writeFile(stale, 'left over');
@@ -139,7 +140,7 @@ describe('Reconciliation (e2e)', () => {
       expect(findings).toMatchObject({ missingContent: 1, orphanedContent: 1, staleStaging: 1, staleIncomplete: 1 });
       expect(await readdir(join(t.root, 'files', '.incomplete'))).toEqual([`${orphanKey}.2.tmp`]);
       expect(await t.uploads.get(id)).toMatchObject({ status: 'failed', error: { code: 'CONTENT_MISSING' } });
-      expect(await readdir(join(t.root, 'files', '8d'))).toEqual([]);
+      expect(await readdir(join(t.root, 'files', shardOf(orphanKey)))).toEqual([]);
       expect(await t.staged()).toEqual([]);
 
       const health = await request(t.server).get('/health').expect(200);
@@ -198,7 +199,7 @@ describe('Restart after a move into place was undone (e2e)', () => {
     await first.close({ keepRoot: true });
     // What a power loss that kept the record's flush but not the rename would leave.
     const id: string = body.id;
-    await rename(join(first.root, 'files', id.slice(-2), id), join(first.root, 'staging', id));
+    await rename(join(first.root, 'files', shardOf(id), id), join(first.root, 'staging', id));
 
     const second = await createTestApp(undefined, undefined, first.root);
     try {

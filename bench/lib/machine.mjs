@@ -1,7 +1,9 @@
 // Facts about the machine and the code under test, for the report's Machine table.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { statfsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import os from 'node:os';
 import process from 'node:process';
 import { num, table } from './report-format.mjs';
@@ -69,6 +71,38 @@ export function cpuProbe(ms = 300) {
   return bytes / 1e6 / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+/**
+ * How many small files the disk under `dir` makes durable per second: 4 KiB files created, written,
+ * fsynced and closed over ~`ms`, `concurrency` at a time (the thread pool's size, as the servers
+ * have it). An upload acknowledged with DURABILITY=fsync costs at least one such fsync, so this
+ * bounds what any server can acknowledge durably here, whatever its CPU. Resolves to files/s.
+ */
+export async function fsyncProbe(dir, { ms = 1000, concurrency = 4 } = {}) {
+  const probeDir = mkdtempSync(join(dir, 'fsync-probe-'));
+  const block = Buffer.alloc(4096, 7);
+  let made = 0;
+  const start = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, lane) => {
+        for (let i = 0; performance.now() - start < ms; i++) {
+          const file = await open(join(probeDir, `${lane}-${i}`), 'wx');
+          try {
+            await file.write(block);
+            await file.sync();
+          } finally {
+            await file.close();
+          }
+          made += 1;
+        }
+      }),
+    );
+    return made / ((performance.now() - start) / 1000);
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+}
+
 /** The report's Machine section, as lines; `elapsedS` is the run's wall time. */
 export function machineSection(machine, elapsedS) {
   const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '—');
@@ -89,6 +123,14 @@ export function machineSection(machine, elapsedS) {
         ],
         ['Load average 1/5/15 min, start → end', `${load(machine.loadStart)} → ${load(machine.loadEnd)}`],
         ['One core, SHA-256 MB/s (how much CPU the host gave), start → end', `${num(machine.cpuStart, 0)} → ${num(machine.cpuEnd, 0)}`],
+        ...(machine.fsyncStart === undefined
+          ? []
+          : [
+              [
+                'Disk, 4 KiB files written and fsynced per second (4 at a time), start → end',
+                `${num(machine.fsyncStart, 0)} → ${num(machine.fsyncEnd, 0)}`,
+              ],
+            ]),
         ['Service code', machine.commit ?? 'unknown (no git)'],
         ['Wall time of the run', `${elapsedS.toFixed(0)} s`],
       ],

@@ -65,7 +65,7 @@ export function renderMarkdown(results, { note } = {}) {
   out.push('## Targets', '');
   out.push(table(['Target', 'Goal', 'Figure', 'Ratio', 'Result'], targetRows(v)), '');
   out.push(
-    `Goals are read as follows. The p99 and CPU goals apply to the same figures as the req/s goals, in both durability modes. Server CPU per upload is the server process's CPU time (all its threads) from the start of the load until it has stored everything, divided by the uploads acknowledged. "Idle RSS" is the service with DURABILITY=fsync. Sweep memory is judged on anonymous RSS (see the scale section); total RSS is shown there too.${config.quick ? ' Quick mode: one short run, so these marks are indicative only.' : ''}`,
+    `Goals are read as follows. The p99 and CPU goals apply to the same figures as the req/s goals, in both durability modes. Server CPU per upload is the server process's CPU time (all its threads) from the start of the load until it has stored everything, divided by the uploads acknowledged. "Idle RSS" is the service with DURABILITY=fsync. Sweep memory is judged on anonymous RSS (see the scale section); total RSS is shown there too.${machine.fsyncStart === undefined ? '' : ` With DURABILITY=fsync every upload costs the disk at least one fsync of its file before the 202, and nest-floor makes none: the Machine table gives how many 4 KiB files this disk made durable per second (${num(machine.fsyncStart, 0)} at the start), which bounds the fsync req/s rows whatever the CPU.`}${config.quick ? ' Quick mode: one short run, so these marks are indicative only.' : ''}`,
   );
   out.push('');
 

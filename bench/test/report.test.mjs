@@ -310,6 +310,17 @@ describe('report: sections', () => {
     assert.match(md, /## Many uploads\n\n\| File/);
   });
 
+  it("shows the disk's fsync rate when it was probed, and reads the fsync targets against it", () => {
+    const probed = results();
+    Object.assign(probed.machine, { fsyncStart: 1512.4, fsyncEnd: 1388.9 });
+    const md = renderMarkdown(probed);
+    assert.match(md, /\| Disk, 4 KiB files written and fsynced per second \(4 at a time\), start → end \| 1512 → 1389 \|/);
+    assert.match(md, /this disk made durable per second \(1512 at the start\)/);
+    const unprobed = renderMarkdown(results());
+    assert.ok(!unprobed.includes('fsynced per second'));
+    assert.ok(!unprobed.includes('made durable per second'));
+  });
+
   it('can carry a note, e.g. that a run was made on a busy machine', () => {
     assert.match(renderMarkdown(results(), { note: 'Development run.' }), /^> \*\*Development run\.\*\*$/m);
   });

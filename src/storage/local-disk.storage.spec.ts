@@ -4,7 +4,8 @@ import { link, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { LocalDiskStorage } from './local-disk.storage.js';
+import { uploadIdFloor } from '../domain/upload-id.js';
+import { LocalDiskStorage, shardOf } from './local-disk.storage.js';
 
 const KEY = '01939a4e-7f1c-7b3a-9c1d-2f4e5a6b7c8d';
 const bytes = Buffer.from('the staged bytes');
@@ -44,11 +45,41 @@ describe('LocalDiskStorage', () => {
 
   it('adopts a file the key already names (a power loss kept both names) and removes the source name', async () => {
     const source = await staged();
-    await mkdir(join(root, 'files', KEY.slice(-2)), { recursive: true });
+    await mkdir(join(root, 'files', shardOf(KEY)), { recursive: true });
     await link(source, storage.pathOf(KEY));
     await expect(storage.adopt(KEY, source, expected)).resolves.toBe(true);
     expect(existsSync(source)).toBe(false);
     expect(await readFile(storage.pathOf(KEY))).toEqual(bytes);
+  });
+
+  it('puts uploads that arrive together in one shard, and later ones in others', () => {
+    // Bits 24-31 of the creation time: one shard for 65.5 s, then the next.
+    const start = 0x1939a4e0000;
+    const together = [0, 1, 999, 65_535].map((ms) => shardOf(uploadIdFloor(start + ms)));
+    expect(new Set(together)).toEqual(new Set(['4e']));
+    expect(shardOf(uploadIdFloor(start + 65_536))).toBe('4f');
+    expect(shardOf(uploadIdFloor(start + 256 * 65_536))).toBe('4e');
+    expect(shardOf('some-other_key')).toBe('ey');
+  });
+
+  it('still finds, verifies and deletes a file an earlier release stored under the last two digits', async () => {
+    const earlier = join(root, 'files', KEY.slice(-2), KEY);
+    await mkdir(join(root, 'files', KEY.slice(-2)), { recursive: true });
+    await writeFile(earlier, bytes);
+    expect(shardOf(KEY)).not.toBe(KEY.slice(-2));
+
+    await expect(storage.stat(KEY)).resolves.toEqual({ size: bytes.length });
+    const read: Buffer[] = [];
+    for await (const chunk of await storage.open(KEY, { start: 4, end: 9 })) read.push(chunk as Buffer);
+    expect(Buffer.concat(read).toString()).toBe('staged');
+    // A store that an earlier release finished but did not record: the staged name is gone.
+    await expect(storage.adopt(KEY, join(root, 'gone'), expected)).resolves.toBe(true);
+    expect(existsSync(storage.pathOf(KEY))).toBe(false);
+
+    await storage.delete(KEY);
+    expect(existsSync(earlier)).toBe(false);
+    await expect(storage.stat(KEY)).resolves.toBeUndefined();
+    await expect(storage.open(KEY)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   const otherFs = existsSync('/dev/shm') ? it : it.skip;

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { StorageError } from '../domain/errors/storage.error.js';
 import type { ByteRange, ExpectedContent, StorageBackend } from './storage-backend.interface.js';
 import {
+  allOrFirstError,
   BatchedFileWriter,
   STREAM_FLUSH_BYTES,
   closeFd,
@@ -19,10 +20,33 @@ import {
 } from '../common/durable-fs.js';
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** A UUIDv7, as every upload id is: its first 12 hex digits are its creation time in ms. */
+const TIME_ORDERED = /^[0-9a-f]{8}-[0-9a-f]{4}-7/;
+
+/**
+ * The shard directory of a key. For an upload id it is the id's 7th and 8th hex digits, bits 24-31
+ * of its creation time: they change every 65.5 s and come round every 4.7 h. Uploads that arrive
+ * together land in one shard and share the directory syncs that make their names durable (group
+ * commit in `syncDir`); a shard picked by random digits gave nearly every upload a directory fsync of
+ * its own, and a disk does only so many of those a second. Over hours, files still spread evenly
+ * over the 256 shards. Any other key is sharded by its last two characters.
+ */
+export function shardOf(key: string): string {
+  return TIME_ORDERED.test(key) ? key.slice(6, 8) : key.slice(-2);
+}
+
+/** Where releases before the time-ordered layout put an upload id's file, when that differs. */
+function earlierShardOf(key: string): string | undefined {
+  const earlier = key.slice(-2);
+  return earlier === shardOf(key) ? undefined : earlier;
+}
 /** Temp files of puts in progress; what crashed puts leave here goes in `sweepIncomplete`. */
 const INCOMPLETE = '.incomplete';
 
-/** Stored bytes as plain files under `<root>`, sharded by the key's last two characters. */
+/**
+ * Stored bytes as plain files under `<root>/<shard>/<key>` (see `shardOf`). Files that an earlier
+ * release stored under the last two characters of their id are still found there.
+ */
 export class LocalDiskStorage implements StorageBackend {
   /** Directories known to exist: saves a mkdir per put on the hot path. */
   private readonly made = new Set<string>();
@@ -39,7 +63,25 @@ export class LocalDiskStorage implements StorageBackend {
   }
 
   private shardOf(key: string): string {
-    return join(this.root, key.slice(-2));
+    return join(this.root, shardOf(key));
+  }
+
+  /** The key's file where an earlier release stored it, when that is another path. */
+  private earlierPathOf(key: string): string | undefined {
+    const shard = earlierShardOf(key);
+    return shard === undefined ? undefined : join(this.root, shard, key);
+  }
+
+  /** Runs `at` on the key's path, and on its earlier path when the first is not there. */
+  private async atEitherPath<T>(key: string, at: (path: string) => Promise<T>): Promise<T> {
+    const path = this.pathOf(key);
+    try {
+      return await at(path);
+    } catch (err) {
+      const earlier = this.earlierPathOf(key);
+      if (!isNotFound(err) || earlier === undefined) throw err;
+      return at(earlier);
+    }
   }
 
   async put(key: string, body: Readable, expected: ExpectedContent, signal?: AbortSignal): Promise<void> {
@@ -110,11 +152,19 @@ export class LocalDiskStorage implements StorageBackend {
     }
   }
 
-  /** Whether `key` holds exactly `expected`: read in full, so only for the rare recovery path. */
+  /**
+   * Whether `key` holds exactly `expected`, at its path or where an earlier release put it: read in
+   * full, so only for the rare recovery path.
+   */
   private async holds(key: string, expected: ExpectedContent): Promise<boolean> {
-    if ((await this.stat(key))?.size !== expected.size) return false;
+    const found = await this.atEitherPath(key, async (path) => ({ path, size: (await stat(path)).size })).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (found?.size !== expected.size) return false;
+    const path = found.path;
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(this.pathOf(key)) as AsyncIterable<Buffer>) hash.update(chunk);
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
     return hash.digest('hex') === expected.sha256;
   }
 
@@ -142,9 +192,8 @@ export class LocalDiskStorage implements StorageBackend {
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {
-    const path = this.pathOf(key);
     // Open first so a missing file is an error here rather than on the response stream.
-    const handle = await open(path, 'r').catch((err: unknown) => {
+    const handle = await this.atEitherPath(key, (path) => open(path, 'r')).catch((err: unknown) => {
       throw StorageError.from(err, `open ${key}`);
     });
     return handle.createReadStream({ start: range?.start, end: range?.end });
@@ -152,7 +201,7 @@ export class LocalDiskStorage implements StorageBackend {
 
   async stat(key: string): Promise<{ size: number } | undefined> {
     try {
-      return { size: (await stat(this.pathOf(key))).size };
+      return { size: (await this.atEitherPath(key, (path) => stat(path))).size };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw StorageError.from(err, `stat ${key}`);
@@ -190,7 +239,9 @@ export class LocalDiskStorage implements StorageBackend {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true }).catch((err: unknown) => {
+    const earlier = this.earlierPathOf(key);
+    const paths = earlier === undefined ? [this.pathOf(key)] : [this.pathOf(key), earlier];
+    await allOrFirstError(paths.map((path) => rm(path, { force: true }))).catch((err: unknown) => {
       throw StorageError.from(err, `delete ${key}`);
     });
   }
