@@ -82,6 +82,22 @@ describe('LocalDiskStorage', () => {
     await expect(storage.open(KEY)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('lists every stored key, in both layouts and in a shard of many files, and nothing else', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `${KEY.slice(0, -4)}${i.toString(16).padStart(4, '0')}`);
+    expect(new Set(ids.map(shardOf))).toEqual(new Set(['4e']));
+    await mkdir(join(root, 'files', '4e'), { recursive: true });
+    await Promise.all(ids.map((id) => writeFile(join(root, 'files', '4e', id), 'x')));
+    await mkdir(join(root, 'files', KEY.slice(-2)), { recursive: true });
+    await writeFile(join(root, 'files', KEY.slice(-2), KEY), bytes);
+    await writeFile(join(root, 'files', '4e', '.hidden'), 'not a key');
+    await mkdir(join(root, 'files', '.incomplete'), { recursive: true });
+    await writeFile(join(root, 'files', '.incomplete', `${KEY}.x.tmp`), 'half');
+
+    const listed: string[] = [];
+    for await (const key of storage.keys()) listed.push(key);
+    expect(listed.sort()).toEqual([...ids, KEY].sort());
+  });
+
   const otherFs = existsSync('/dev/shm') ? it : it.skip;
   otherFs('declines a file on another filesystem and leaves it in place, so the caller copies', async () => {
     const shm = await mkdtemp('/dev/shm/stowage-');

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from '../domain/errors/storage.error.js';
@@ -232,8 +232,11 @@ export class LocalDiskStorage implements StorageBackend {
     });
     for (const shard of shards) {
       if (shard.startsWith('.')) continue;
-      for (const name of await readdir(join(this.root, shard)).catch(() => [] as string[])) {
-        if (SAFE_KEY.test(name)) yield name;
+      // Streamed, not read whole: uploads arriving together share a shard, so one can hold millions.
+      const dir = await opendir(join(this.root, shard), { bufferSize: 256 }).catch(() => undefined);
+      if (!dir) continue;
+      for await (const entry of dir) {
+        if (SAFE_KEY.test(entry.name)) yield entry.name;
       }
     }
   }
