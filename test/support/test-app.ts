@@ -31,6 +31,20 @@ export async function createTestApp(
   root?: string,
 ): Promise<TestApp> {
   const storageRoot = root ?? (await mkdtemp(join(tmpdir(), 'stowage-e2e-')));
+  try {
+    return await startTestApp(storageRoot, env, customize);
+  } catch (err) {
+    // A test that expects start-up to fail must not leave the root it did not ask for behind.
+    if (root === undefined) await rm(storageRoot, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startTestApp(
+  storageRoot: string,
+  env: EnvOverrides,
+  customize: (builder: TestingModuleBuilder) => TestingModuleBuilder,
+): Promise<TestApp> {
   const moduleRef = await customize(
     Test.createTestingModule({
       imports: [AppModule.forRoot({ UPLOAD_DIR: storageRoot, LOG_LEVEL: 'silent', DURABILITY: 'none', RETRY_BASE_DELAY_MS: 5, ...env })],
