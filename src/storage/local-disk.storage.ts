@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, open, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, open, opendir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StorageError } from '../domain/errors/storage.error.js';
@@ -157,14 +157,10 @@ export class LocalDiskStorage implements StorageBackend {
    * full, so only for the rare recovery path.
    */
   private async holds(key: string, expected: ExpectedContent): Promise<boolean> {
-    const found = await this.atEitherPath(key, async (path) => ({ path, size: (await stat(path)).size })).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
+    const found = await this.locate(key);
     if (found?.size !== expected.size) return false;
-    const path = found.path;
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
+    for await (const chunk of createReadStream(found.path) as AsyncIterable<Buffer>) hash.update(chunk);
     return hash.digest('hex') === expected.sha256;
   }
 
@@ -200,11 +196,19 @@ export class LocalDiskStorage implements StorageBackend {
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {
+    const found = await this.locate(key).catch((err: unknown) => {
+      throw StorageError.from(err, `stat ${key}`);
+    });
+    return found && { size: found.size };
+  }
+
+  /** The key's file and its size, at its path or its earlier one; undefined when at neither. */
+  private async locate(key: string): Promise<{ path: string; size: number } | undefined> {
     try {
-      return { size: (await this.atEitherPath(key, (path) => stat(path))).size };
+      return await this.atEitherPath(key, async (path) => ({ path, size: (await stat(path)).size }));
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw StorageError.from(err, `stat ${key}`);
+      throw err;
     }
   }
 
@@ -242,9 +246,8 @@ export class LocalDiskStorage implements StorageBackend {
   }
 
   async delete(key: string): Promise<void> {
-    const earlier = this.earlierPathOf(key);
-    const paths = earlier === undefined ? [this.pathOf(key)] : [this.pathOf(key), earlier];
-    await allOrFirstError(paths.map((path) => rm(path, { force: true }))).catch((err: unknown) => {
+    const paths = [this.pathOf(key), this.earlierPathOf(key)].filter((path) => path !== undefined);
+    await allOrFirstError(paths.map((path) => removeFile(path))).catch((err: unknown) => {
       throw StorageError.from(err, `delete ${key}`);
     });
   }
