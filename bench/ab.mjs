@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { cpuMeter } from './lib/cpu.mjs';
 import { freePort, startNodeServer, stopChild } from './lib/proc.mjs';
 import { getJson } from './lib/servers.mjs';
+import { SERVICE_ENTRY, serviceNodeArgs } from './lib/service-code.mjs';
 import { median } from './lib/stats.mjs';
 import { runWrk, writeUploadTemplate } from './lib/wrk.mjs';
 
@@ -70,7 +71,8 @@ async function round(build, options, tmp) {
   const storage = mkdtempSync(join(tmp, `${build.name}-`));
   const server = await startNodeServer({
     name: build.name,
-    script: isFloor ? join(ROOT, 'bench', 'baselines', 'nest-floor.mjs') : join(build.dir, 'dist', 'app', 'main.js'),
+    script: isFloor ? join(ROOT, 'bench', 'baselines', 'nest-floor.mjs') : join(build.dir, SERVICE_ENTRY),
+    nodeArgs: isFloor ? [] : serviceNodeArgs(build.dir),
     cwd: isFloor ? ROOT : build.dir,
     port: await freePort(),
     env: { NODE_ENV: 'production', LOG_LEVEL: 'warn', UPLOAD_DIR: storage, ...options.env, ...build.env },

@@ -14,7 +14,7 @@ import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { measureScale } from './lib/scale.mjs';
 import { measureS3Store } from './s3-store.mjs';
-import { alive, countFailed, indent, serverState, settle, startServer, stopServer } from './lib/servers.mjs';
+import { alive, countFailed, indent, isolate, serverState, settle, startServer, stopServer } from './lib/servers.mjs';
 import { formatSize } from './lib/stats.mjs';
 import { createTempRoot } from './lib/temp-root.mjs';
 import { WRK_MISSING, findWrk } from './lib/wrk.mjs';
@@ -84,12 +84,15 @@ async function runPlan() {
     }
     await flushDirtyPages();
     const t0 = Date.now();
+    const thaw = isolate(ctx, s);
     try {
       const line = await task.fn(ctx, s);
       log(`${head} ${line}  (${((Date.now() - t0) / 1000).toFixed(1)} s, settling ${(s.lastSettleMs / 1000).toFixed(1)} s)`);
     } catch (err) {
       ctx.problems.push(`${s.def.label}, ${task.label} run ${task.run}: ${err.message}`);
       log(`${head} ERROR ${err.message}`);
+    } finally {
+      thaw();
     }
   }
 }

@@ -28,6 +28,7 @@ import {
 import { startMotoServer } from '../test/support/moto-server.mjs';
 import { runLoad } from './lib/load.mjs';
 import { freePort, readMemory, runCommand, sampleMemory, startNodeServer, stopAll, stopChild } from './lib/proc.mjs';
+import { SERVICE_ENTRY, serviceNodeArgs } from './lib/service-code.mjs';
 import { formatSize, parseSize } from './lib/stats.mjs';
 import { s3Section } from './lib/report-s3.mjs';
 import { until } from './lib/until.mjs';
@@ -52,7 +53,8 @@ export async function runS3Store({ size = 1024 ** 3, partSize = 8 * MiB, partsIn
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     server = await startNodeServer({
       name: 'service (s3)',
-      script: 'dist/app/main.js',
+      script: SERVICE_ENTRY,
+      nodeArgs: serviceNodeArgs(ROOT),
       cwd: ROOT,
       port: await freePort(),
       env: {

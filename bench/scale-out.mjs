@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, killAllNow, runCommand, startNodeServer, stopChild, track } from './lib/proc.mjs';
-import { SERVICE_ENTRY, WORKER_ENTRY } from './lib/service-code.mjs';
+import { SERVICE_ENTRY, WORKER_ENTRY, serviceNodeArgs } from './lib/service-code.mjs';
 import { formatSize, median, parseSize } from './lib/stats.mjs';
 import { until } from './lib/until.mjs';
 
@@ -56,6 +56,7 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
     const api = await startNodeServer({
       name: 'api',
       script: SERVICE_ENTRY,
+      nodeArgs: serviceNodeArgs(ROOT),
       cwd: ROOT,
       env: { ...env, ROLE: 'api' },
       port: await freePort(),
@@ -72,7 +73,7 @@ async function measure({ workers, uploads, size, durability, redisUrl }) {
     for (let i = 0; i < workers; i += 1) {
       children.push(
         track(
-          spawn(process.execPath, ['--import', PRELOAD, WORKER_ENTRY], {
+          spawn(process.execPath, [...serviceNodeArgs(ROOT), '--import', PRELOAD, WORKER_ENTRY], {
             cwd: ROOT,
             env: { ...process.env, ...env, BENCH_EXIT_WITH_PARENT: '1' },
             stdio: ['pipe', 'ignore', 'inherit'],

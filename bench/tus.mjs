@@ -12,6 +12,7 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { CONTENT_TYPE, envelope, payloadPattern } from './lib/multipart.mjs';
 import { flushDirtyPages, freePort, runCommand, sampleMemory, startNodeServer, stopAll, stopChild } from './lib/proc.mjs';
+import { SERVICE_ENTRY, serviceNodeArgs } from './lib/service-code.mjs';
 import { median, parseSize } from './lib/stats.mjs';
 import { createTempRoot } from './lib/temp-root.mjs';
 import { tusSection } from './lib/report-tus.mjs';
@@ -112,7 +113,8 @@ export async function measureTus({ root, tmpRoot, size = 1024 * MiB, chunk = 8 *
   const port = await freePort();
   const server = await startNodeServer({
     name: 'service (tus bench)',
-    script: 'dist/app/main.js',
+    script: SERVICE_ENTRY,
+    nodeArgs: serviceNodeArgs(root),
     cwd: root,
     port,
     env: {

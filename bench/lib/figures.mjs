@@ -150,9 +150,13 @@ export function buildPlan(config, keys) {
   const wants = (group) => config.figures.includes(group);
   const main = ['raw-stream', 'naive', 'nest-floor', 'service'].filter(has);
   const add = (group, label, serverKeys, fn) => {
-    for (let run = 1; run <= config.runs; run++) for (const key of serverKeys) plan.push({ key, run, group, label, fn });
+    for (let run = 1; run <= config.runs; run++) {
+      for (const key of run % 2 ? serverKeys : [...serverKeys].reverse()) plan.push({ key, run, group, label, fn });
+    }
   };
-  // Interleaved (figure → run → server) so drift on a shared machine hits every server alike.
+  // Interleaved (figure → run → server) so drift on a shared machine hits every server alike, and
+  // every other run in reverse, so no server always follows the same one (the one before can leave
+  // the machine busier: naive's gigabyte of garbage, a baseline's files being deleted).
   // DURABILITY=none too: raw-stream never waits for the disk, so the pair separates what fsync costs
   // (the disk's own speed) from what the service's code costs.
   const largeKeys = has('service-none') ? [...main, 'service-none'] : main;

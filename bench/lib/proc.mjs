@@ -38,6 +38,7 @@ export function stopChild(child, graceMs = 3000) {
       resolve();
     });
     child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a server the harness froze (servers.mjs isolate) must run to handle it
   });
 }
 
@@ -88,16 +89,16 @@ export function freePort() {
 const preload = pathToFileURL(join(import.meta.dirname, 'exit-with-parent.mjs')).href;
 
 /**
- * Starts `node <script>` with `env` and waits for GET /health to answer 200 (polled every `pollMs`).
+ * Starts `node <nodeArgs> <script>` with `env` and waits for GET /health to answer 200 (polled every `pollMs`).
  * The child's stdin stays open (see exit-with-parent.mjs); stdout/stderr are drained into a tail for
  * diagnostics. `onSpawn(pid)` runs as soon as the process exists (to watch it while it starts).
  * The server record's `readyMs` is the time from spawning to the first 200 from /health.
  */
-export async function startNodeServer({ name, script, cwd, env, port, readyTimeoutMs = 30_000, pollMs = 100, onSpawn }) {
+export async function startNodeServer({ name, script, nodeArgs = [], cwd, env, port, readyTimeoutMs = 30_000, pollMs = 100, onSpawn }) {
   const t0 = performance.now();
   const spawnedAt = Date.now();
   const child = track(
-    spawn(process.execPath, ['--import', preload, script], {
+    spawn(process.execPath, [...nodeArgs, '--import', preload, script], {
       cwd,
       env: { ...process.env, ...env, PORT: String(port), BENCH_EXIT_WITH_PARENT: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -14,7 +14,7 @@ import process from 'node:process';
 import { uploadLoad } from './figures.mjs';
 import { flushDirtyPages, freePort, runCommand, sampleMemory, startNodeServer, stopChild } from './proc.mjs';
 import { serverState, verify } from './servers.mjs';
-import { SERVICE_ENTRY } from './service-code.mjs';
+import { SERVICE_ENTRY, serviceNodeArgs } from './service-code.mjs';
 import { runWrk, writePathsFile } from './wrk.mjs';
 
 const SEED_SCRIPT = join(import.meta.dirname, 'scale-seed.mjs');
@@ -64,6 +64,7 @@ async function measureOnce(ctx, s, listFile) {
     s.server = await startNodeServer({
       name: s.def.label,
       script: SERVICE_ENTRY,
+      nodeArgs: serviceNodeArgs(ctx.root),
       cwd: ctx.root,
       port: await freePort(),
       pollMs: 10, // start-up is a figure: poll often enough not to add to it

@@ -3,8 +3,10 @@
 // `ctx` is the run's context from bench/run.mjs ({ root, config, tmpRoot, problems, log }).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
 import { DiskLedger, checkRun } from './ledger.mjs';
 import { describeExit, freePort, startNodeServer, stopChild } from './proc.mjs';
+import { serviceNodeArgs } from './service-code.mjs';
 
 export const indent = (text) =>
   text
@@ -48,6 +50,7 @@ export async function startServer(ctx, s) {
     s.server = await startNodeServer({
       name: def.label,
       script: def.script,
+      nodeArgs: def.kind === 'service' ? serviceNodeArgs(ctx.root) : [],
       cwd: ctx.root,
       port: await freePort(),
       env: {
@@ -75,6 +78,34 @@ export async function stopServer(ctx, s) {
   alive(ctx, s);
   await stopChild(s.server.child);
   if (s.status === 'running') s.status = 'ok';
+}
+
+/**
+ * Freezes (SIGSTOP) every other running server while `s` is measured; returns the thaw. An idle
+ * server is not idle to the CPU: V8 shrinks its heap some seconds after its last load (naive's
+ * gigabyte buffer among it), and its timers fire, and on 2 cores that lands in whichever server is
+ * measured next. Frozen, whatever a server defers runs in its own window, counted against itself.
+ */
+export function isolate(ctx, s) {
+  const frozen = [];
+  for (const other of ctx.state.values()) {
+    if (other === s || !other.server || other.server.exited) continue;
+    try {
+      process.kill(other.server.pid, 'SIGSTOP');
+      frozen.push(other.server.pid);
+    } catch {
+      /* gone: alive() books it */
+    }
+  }
+  return () => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+    }
+  };
 }
 
 /** Whether `s` is still up; the first time it is found dead, books why. */

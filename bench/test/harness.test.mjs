@@ -10,8 +10,9 @@ import { DiskLedger, checkRun } from '../lib/ledger.mjs';
 import { runLoad } from '../lib/load.mjs';
 import { findWrk, runWrk, writeUploadTemplate } from '../lib/wrk.mjs';
 import { BOUNDARY, CONTENT_TYPE, envelope, payloadPattern, smallBody } from '../lib/multipart.mjs';
-import { freePort, startNodeServer, stopAll } from '../lib/proc.mjs';
-import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY } from '../lib/service-code.mjs';
+import { freePort, startNodeServer, stopAll, stopChild } from '../lib/proc.mjs';
+import { isolate } from '../lib/servers.mjs';
+import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY, serviceNodeArgs } from '../lib/service-code.mjs';
 import { formatSize, median, parseSize, percentile } from '../lib/stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -51,6 +52,20 @@ describe('service code the bench runs (lib/service-code.mjs)', () => {
     for (const { module, name } of [RECORD_REPOSITORY, DISK_STORAGE]) {
       const text = readFileSync(source(module), 'utf8');
       assert.match(text, new RegExp(`export class ${name}\\b`), `${module} exports no class ${name}`);
+    }
+  });
+
+  it('starts the service with the Node flags of its start scripts', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    assert.deepEqual(serviceNodeArgs(ROOT), pkg.config.node_flags.split(' '));
+    assert.ok(serviceNodeArgs(ROOT).length > 0);
+    for (const [script, entry] of [
+      ['start', SERVICE_ENTRY],
+      ['start:prod', SERVICE_ENTRY],
+      ['start:api', SERVICE_ENTRY],
+      ['start:worker', WORKER_ENTRY],
+    ]) {
+      assert.ok(pkg.scripts[script].endsWith(`node $npm_package_config_node_flags ${entry}`), `${script}: ${pkg.scripts[script]}`);
     }
   });
 });
@@ -162,6 +177,43 @@ describe('data check', () => {
       r.fresh.map((f) => f.size),
       [4],
     );
+  });
+});
+
+describe('one server at a time (servers.mjs isolate)', () => {
+  const state = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+
+  it('freezes every other running server while one is measured, and thaws them after', async () => {
+    const start = async (name) => {
+      const server = await startNodeServer({
+        name,
+        script: 'bench/baselines/raw-stream.mjs',
+        cwd: ROOT,
+        port: await freePort(),
+        env: { UPLOAD_DIR: join(tmp, name) },
+      });
+      return { def: { label: name }, server };
+    };
+    const [measured, other] = [await start('iso-measured'), await start('iso-other')];
+    const ctx = {
+      state: new Map([
+        ['a', measured],
+        ['b', other],
+      ]),
+    };
+    const thaw = isolate(ctx, measured);
+    try {
+      assert.equal(state(other.server.pid), 'T');
+      assert.notEqual(state(measured.server.pid), 'T');
+      assert.equal((await fetch(`${measured.server.url}/health`)).status, 200);
+    } finally {
+      thaw();
+    }
+    assert.notEqual(state(other.server.pid), 'T');
+    assert.equal((await fetch(`${other.server.url}/health`)).status, 200);
+    isolate(ctx, measured); // frozen again: stopping it must still work
+    await Promise.all([stopChild(measured.server.child), stopChild(other.server.child)]);
+    assert.notEqual(other.server.child.exitCode ?? other.server.child.signalCode, null);
   });
 });
 

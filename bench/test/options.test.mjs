@@ -141,8 +141,8 @@ describe('plan', () => {
   };
   const servedBy = (tasks) => [...new Set(tasks.map((t) => t.key))];
 
-  it('runs only the chosen groups, interleaving the servers run by run', () => {
-    const tasks = plan('--figures', 'large', '--runs', '2');
+  it('runs only the chosen groups, interleaving the servers run by run, every other run in reverse', () => {
+    const tasks = plan('--figures', 'large', '--runs', '3');
     assert.deepEqual(
       tasks.map((t) => `${t.run}:${t.key}`),
       [
@@ -151,11 +151,16 @@ describe('plan', () => {
         '1:nest-floor',
         '1:service',
         '1:service-none',
-        '2:raw-stream',
-        '2:naive',
-        '2:nest-floor',
-        '2:service',
         '2:service-none',
+        '2:service',
+        '2:nest-floor',
+        '2:naive',
+        '2:raw-stream',
+        '3:raw-stream',
+        '3:naive',
+        '3:nest-floor',
+        '3:service',
+        '3:service-none',
       ],
     );
     assert.ok(tasks.every((t) => t.group === 'large'));
