@@ -84,7 +84,7 @@ async function runPlan() {
     }
     await flushDirtyPages();
     const t0 = Date.now();
-    const thaw = isolate(ctx, s);
+    const thaw = await isolate(ctx, s);
     try {
       const line = await task.fn(ctx, s);
       log(`${head} ${line}  (${((Date.now() - t0) / 1000).toFixed(1)} s, settling ${(s.lastSettleMs / 1000).toFixed(1)} s)`);

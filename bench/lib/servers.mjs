@@ -1,12 +1,13 @@
 // The servers under test: one state record each; starting and stopping them; waiting until one
 // has nothing left to write; booking the files it wrote against what the client was told.
 // `ctx` is the run's context from bench/run.mjs ({ root, config, tmpRoot, problems, log }).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { DiskLedger, checkRun } from './ledger.mjs';
 import { describeExit, freePort, startNodeServer, stopChild } from './proc.mjs';
 import { serviceNodeArgs } from './service-code.mjs';
+import { until } from './until.mjs';
 
 export const indent = (text) =>
   text
@@ -85,8 +86,9 @@ export async function stopServer(ctx, s) {
  * server is not idle to the CPU: V8 shrinks its heap some seconds after its last load (naive's
  * gigabyte buffer among it), and its timers fire, and on 2 cores that lands in whichever server is
  * measured next. Frozen, whatever a server defers runs in its own window, counted against itself.
+ * Resolves once the kernel reports every one of them stopped (a signal is delivered asynchronously).
  */
-export function isolate(ctx, s) {
+export async function isolate(ctx, s) {
   const frozen = [];
   for (const other of ctx.state.values()) {
     if (other === s || !other.server || other.server.exited) continue;
@@ -97,7 +99,7 @@ export function isolate(ctx, s) {
       /* gone: alive() books it */
     }
   }
-  return () => {
+  const thaw = () => {
     for (const pid of frozen) {
       try {
         process.kill(pid, 'SIGCONT');
@@ -106,6 +108,17 @@ export function isolate(ctx, s) {
       }
     }
   };
+  try {
+    await until(
+      'the other servers to stop',
+      () => frozen.every((pid) => [undefined, 'T'].includes(processState(pid))) || undefined, // undefined: it exited
+      5000,
+    );
+  } catch (err) {
+    thaw();
+    throw err;
+  }
+  return thaw;
 }
 
 /** Whether `s` is still up; the first time it is found dead, books why. */
@@ -217,4 +230,13 @@ export async function verify(s, { acked, size, inFlight }) {
 export async function freeBaselineDisk(s, fresh) {
   if (s.def.kind !== 'baseline') return;
   for (const f of fresh) await s.ledger.remove(f.path);
+}
+
+/** A process's state letter from /proc (R running, S sleeping, T stopped...); undefined once it is gone. */
+export function processState(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import { runLoad } from '../lib/load.mjs';
 import { findWrk, runWrk, writeUploadTemplate } from '../lib/wrk.mjs';
 import { BOUNDARY, CONTENT_TYPE, envelope, payloadPattern, smallBody } from '../lib/multipart.mjs';
 import { freePort, startNodeServer, stopAll, stopChild } from '../lib/proc.mjs';
-import { isolate } from '../lib/servers.mjs';
+import { isolate, processState } from '../lib/servers.mjs';
 import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY, serviceNodeArgs } from '../lib/service-code.mjs';
 import { formatSize, median, parseSize, percentile } from '../lib/stats.mjs';
 
@@ -181,8 +181,6 @@ describe('data check', () => {
 });
 
 describe('one server at a time (servers.mjs isolate)', () => {
-  const state = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
-
   it('freezes every other running server while one is measured, and thaws them after', async () => {
     const start = async (name) => {
       const server = await startNodeServer({
@@ -201,17 +199,17 @@ describe('one server at a time (servers.mjs isolate)', () => {
         ['b', other],
       ]),
     };
-    const thaw = isolate(ctx, measured);
+    const thaw = await isolate(ctx, measured);
     try {
-      assert.equal(state(other.server.pid), 'T');
-      assert.notEqual(state(measured.server.pid), 'T');
+      assert.equal(processState(other.server.pid), 'T');
+      assert.notEqual(processState(measured.server.pid), 'T');
       assert.equal((await fetch(`${measured.server.url}/health`)).status, 200);
     } finally {
       thaw();
     }
-    assert.notEqual(state(other.server.pid), 'T');
-    assert.equal((await fetch(`${other.server.url}/health`)).status, 200);
-    isolate(ctx, measured); // frozen again: stopping it must still work
+    assert.equal((await fetch(`${other.server.url}/health`)).status, 200); // answers: it runs again
+    assert.notEqual(processState(other.server.pid), 'T');
+    await isolate(ctx, measured); // frozen again: stopping it must still work
     await Promise.all([stopChild(measured.server.child), stopChild(other.server.child)]);
     assert.notEqual(other.server.child.exitCode ?? other.server.child.signalCode, null);
   });
