@@ -1,4 +1,4 @@
-// CPU time of a process from /proc/<pid>/stat: utime + stime. For a process (a thread group) the
+// CPU time of a process from /proc/<pid>/stat: utime + stime (and, for the harness, its state). For a process (a thread group) the
 // kernel sums every thread, live or exited (libuv's pool, worker threads, LMDB's writer); children
 // are not included. The unit is the clock tick (USER_HZ, `getconf CLK_TCK`, 100 on Linux).
 import { execFileSync } from 'node:child_process';
@@ -19,29 +19,44 @@ export function clockTicksPerSecond() {
 }
 
 /**
- * utime and stime (clock ticks) from the text of /proc/<pid>/stat. The command name, field 2, is in
+ * The fields of a /proc/<pid>/stat line from field 3 (the state) on. The command name, field 2, is in
  * parentheses and may itself hold spaces and parentheses, so fields are counted after the last ')'.
  */
-export function parseStatTicks(text) {
-  const rest = text
+function statFields(text) {
+  return text
     .slice(text.lastIndexOf(')') + 2)
     .trim()
-    .split(/\s+/); // rest[0] is field 3
+    .split(/\s+/);
+}
+
+/** utime and stime (clock ticks) from the text of /proc/<pid>/stat. */
+export function parseStatTicks(text) {
+  const rest = statFields(text); // rest[0] is field 3
   const user = Number(rest[11]); // field 14
   const system = Number(rest[12]); // field 15
   if (!Number.isInteger(user) || !Number.isInteger(system)) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 120)}`);
   return { user, system };
 }
 
-/** utime and stime of `pid` in clock ticks; undefined once the process is gone. */
-export function readCpuSplit(pid) {
-  let text;
+/** The text of `pid`'s /proc/<pid>/stat; undefined once the process is gone. */
+function readStat(pid) {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  return parseStatTicks(text);
+}
+
+/** utime and stime of `pid` in clock ticks; undefined once the process is gone. */
+export function readCpuSplit(pid) {
+  const text = readStat(pid);
+  return text === undefined ? undefined : parseStatTicks(text);
+}
+
+/** `pid`'s state letter (R running, S sleeping, T stopped...); undefined once the process is gone. */
+export function readProcessState(pid) {
+  const text = readStat(pid);
+  return text === undefined ? undefined : statFields(text)[0];
 }
 
 /** utime + stime of `pid` in clock ticks; undefined once the process is gone. */

@@ -1,9 +1,10 @@
 // The servers under test: one state record each; starting and stopping them; waiting until one
 // has nothing left to write; booking the files it wrote against what the client was told.
 // `ctx` is the run's context from bench/run.mjs ({ root, config, tmpRoot, problems, log }).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
+import { readProcessState } from './cpu.mjs';
 import { DiskLedger, checkRun } from './ledger.mjs';
 import { describeExit, freePort, startNodeServer, stopChild } from './proc.mjs';
 import { serviceNodeArgs } from './service-code.mjs';
@@ -83,9 +84,9 @@ export async function stopServer(ctx, s) {
 
 /**
  * Freezes (SIGSTOP) every other running server while `s` is measured; returns the thaw. An idle
- * server is not idle to the CPU: V8 shrinks its heap some seconds after its last load (naive's
- * gigabyte buffer among it), and its timers fire, and on 2 cores that lands in whichever server is
- * measured next. Frozen, whatever a server defers runs in its own window, counted against itself.
+ * server still runs now and then (V8 collecting its heap after a load, its timers), and on 2 cores
+ * that would land in whichever server is measured next. Frozen, whatever a server defers runs in
+ * its own window, counted against itself.
  * Resolves once the kernel reports every one of them stopped (a signal is delivered asynchronously).
  */
 export async function isolate(ctx, s) {
@@ -111,7 +112,7 @@ export async function isolate(ctx, s) {
   try {
     await until(
       'the other servers to stop',
-      () => frozen.every((pid) => [undefined, 'T'].includes(processState(pid))) || undefined, // undefined: it exited
+      () => frozen.every((pid) => [undefined, 'T'].includes(readProcessState(pid))) || undefined, // undefined: it exited
       5000,
     );
   } catch (err) {
@@ -230,13 +231,4 @@ export async function verify(s, { acked, size, inFlight }) {
 export async function freeBaselineDisk(s, fresh) {
   if (s.def.kind !== 'baseline') return;
   for (const f of fresh) await s.ledger.remove(f.path);
-}
-
-/** A process's state letter from /proc (R running, S sleeping, T stopped...); undefined once it is gone. */
-export function processState(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
-  } catch {
-    return undefined;
-  }
 }

@@ -11,7 +11,8 @@ import { runLoad } from '../lib/load.mjs';
 import { findWrk, runWrk, writeUploadTemplate } from '../lib/wrk.mjs';
 import { BOUNDARY, CONTENT_TYPE, envelope, payloadPattern, smallBody } from '../lib/multipart.mjs';
 import { freePort, startNodeServer, stopAll, stopChild } from '../lib/proc.mjs';
-import { isolate, processState } from '../lib/servers.mjs';
+import { readProcessState } from '../lib/cpu.mjs';
+import { isolate } from '../lib/servers.mjs';
 import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY, serviceNodeArgs } from '../lib/service-code.mjs';
 import { formatSize, median, parseSize, percentile } from '../lib/stats.mjs';
 
@@ -201,14 +202,14 @@ describe('one server at a time (servers.mjs isolate)', () => {
     };
     const thaw = await isolate(ctx, measured);
     try {
-      assert.equal(processState(other.server.pid), 'T');
-      assert.notEqual(processState(measured.server.pid), 'T');
+      assert.equal(readProcessState(other.server.pid), 'T');
+      assert.notEqual(readProcessState(measured.server.pid), 'T');
       assert.equal((await fetch(`${measured.server.url}/health`)).status, 200);
     } finally {
       thaw();
     }
     assert.equal((await fetch(`${other.server.url}/health`)).status, 200); // answers: it runs again
-    assert.notEqual(processState(other.server.pid), 'T');
+    assert.notEqual(readProcessState(other.server.pid), 'T');
     await isolate(ctx, measured); // frozen again: stopping it must still work
     await Promise.all([stopChild(measured.server.child), stopChild(other.server.child)]);
     assert.notEqual(other.server.child.exitCode ?? other.server.child.signalCode, null);
