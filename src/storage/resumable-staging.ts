@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, fstat, ftruncate, read } from 'node:fs';
+import { constants, createReadStream, fstat, ftruncate, read, stat } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { InsufficientStorageError } from '../domain/errors/insufficient-storage.error.js';
@@ -7,13 +7,23 @@ import { StorageError } from '../domain/errors/storage.error.js';
 import { UploadError } from '../domain/errors/upload.error.js';
 import { type SlowClientLimits, watchTransferRate } from '../domain/slow-client.js';
 import { SNIFF_BYTES } from './content-type.js';
-import { allOrFirstError, BatchedFileWriter, closeFd, fsyncFd, openFd, STREAM_FLUSH_BYTES, syncDir } from '../common/durable-fs.js';
+import {
+  allOrFirstError,
+  BatchedFileWriter,
+  closeFd,
+  fsyncFd,
+  isNotFound,
+  openFd,
+  STREAM_FLUSH_BYTES,
+  syncDir,
+} from '../common/durable-fs.js';
 import type { StagingArea } from './staging-area.js';
 import { StagedFileHasher } from './staged-file-hasher.js';
 
 const fstatFd = promisify(fstat);
 const truncateFd = promisify(ftruncate);
 const readFd = promisify(read);
+const statPath = promisify(stat);
 const openFlags = openFd as unknown as (path: string, flags: number) => Promise<number>;
 
 /**
@@ -102,17 +112,12 @@ export class ResumableStaging {
 
   /** Bytes on disk for `id`, or undefined when there is no file. */
   async size(id: string): Promise<number | undefined> {
-    let fd: number;
+    // One stat by path: a HEAD is answered after a single trip to the thread pool, not three (open, fstat, close).
     try {
-      fd = await openFd(this.staging.pathOf(id), 'r');
+      return (await statPath(this.staging.pathOf(id))).size;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
-    }
-    try {
-      return (await fstatFd(fd)).size;
-    } finally {
-      await closeFd(fd);
     }
   }
 
