@@ -111,6 +111,12 @@ export interface UploadsModuleOptions {
   slowClient?: Partial<SlowClientLimits>;
   /** Period of the sweep that finds records and files that disagree; 0 to run it at start only. @default 300000 */
   reconcileIntervalMs?: number;
+  /**
+   * Stored uploads whose bytes each periodic sweep checks, going on where the previous one stopped,
+   * so a sweep costs the same with a million uploads as with a thousand; 0 checks all of them every
+   * time. The sweep at start checks all. @default 20000
+   */
+  reconcileBatch?: number;
   /** Staged bytes without a live upload older than this are removed by the sweep. @default 86400000 (24 h) */
   staleStagingMs?: number;
   /**
@@ -162,6 +168,7 @@ export interface ResolvedUploadsOptions {
   backpressure: BackpressureLimits;
   slowClient: SlowClientLimits;
   reconcileIntervalMs: number;
+  reconcileBatch: number;
   staleStagingMs: number;
   redriveAfterMs: number;
   resumableExpiryMs: number;
@@ -222,6 +229,7 @@ export function resolveUploadsOptions(
     },
     slowClient: { minBytesPerSecond: value('slowClient.minBytesPerSecond'), windowMs: value('slowClient.windowMs') },
     reconcileIntervalMs: value('reconcileIntervalMs'),
+    reconcileBatch: value('reconcileBatch'),
     staleStagingMs: value('staleStagingMs'),
     redriveAfterMs: value('redriveAfterMs'),
     resumableExpiryMs: value('resumableExpiryMs'),

@@ -31,6 +31,7 @@ export const UPLOADS_SETTINGS = {
   'slowClient.windowMs': { kind: 'duration', default: 30_000, min: 100, env: 'UPLOAD_RATE_WINDOW_MS' },
   shutdownTimeoutMs: { kind: 'duration', default: 10_000, min: 0, env: 'SHUTDOWN_TIMEOUT_MS' },
   reconcileIntervalMs: { kind: 'duration', default: 300_000, min: 0, env: 'RECONCILE_INTERVAL_MS' },
+  reconcileBatch: { kind: 'integer', default: 20_000, min: 0, env: 'RECONCILE_BATCH' },
   staleStagingMs: { kind: 'duration', default: 86_400_000, min: 0, env: 'STALE_STAGING_MS' },
   redriveAfterMs: { kind: 'duration', default: 60_000, min: 1000, env: 'REDRIVE_AFTER_MS' },
   resumableExpiryMs: { kind: 'duration', default: 86_400_000, min: 100, env: 'RESUMABLE_EXPIRY_MS' },
