@@ -193,6 +193,8 @@ export function parseOptions(argv, root) {
       readConnections: 8,
       upload: { size: 64 * KiB, concurrency: 32 },
       startupGoalMs: 2000,
+      // Periodic sweeps, measured on their own start: RECONCILE_INTERVAL_MS, and over how many periods.
+      periodic: { intervalMs: quick ? 2000 : 5000, periods: quick ? 2 : 3 },
     },
     settleTimeoutMs: quick ? 30_000 : 600_000,
     maxFileSize: 2 * GiB,

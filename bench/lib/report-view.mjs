@@ -22,6 +22,9 @@ const scaleRun = (r) => ({
   uploadP99: r.upload?.p99,
   uploadCpuMs: r.upload?.cpuPerUploadMs,
   loadCpu: Math.max(r.list?.loadCpu ?? 0, r.get?.loadCpu ?? 0, r.upload?.loadCpu ?? 0),
+  periodicCpuMs: r.periodic?.cpuPerSweepMs,
+  periodicChecked: r.periodic?.checked,
+  periodicCpuPerCheckUs: r.periodic?.checked ? (r.periodic.cpuPerSweepMs * 1000) / r.periodic.checked : undefined,
 });
 export const SCALE_FIELDS = Object.keys(scaleRun({}));
 

@@ -8,10 +8,13 @@
 //   - then, with the sweep done: GET /uploads?limit=N and GET /uploads/{id} (ids spread over all
 //     records, shuffled) with wrk, p99 and req/s; and uploads with wrk, req/s and CPU per upload,
 //     checked on disk like every other upload figure.
-// RECONCILE_INTERVAL_MS=0 keeps a periodic sweep from landing inside the figures.
+// RECONCILE_INTERVAL_MS=0 keeps a periodic sweep from landing inside the figures. The periodic
+// sweeps get their own start: RECONCILE_INTERVAL_MS set, the start-up sweep left to finish, then
+// the process's CPU over a few periodic sweeps (each checks RECONCILE_BATCH stored uploads).
 import { join } from 'node:path';
 import process from 'node:process';
 import { uploadLoad } from './figures.mjs';
+import { cpuMeter } from './cpu.mjs';
 import { flushDirtyPages, freePort, runCommand, sampleMemory, startNodeServer, stopChild } from './proc.mjs';
 import { serverState, verify } from './servers.mjs';
 import { SERVICE_ENTRY, serviceNodeArgs } from './service-code.mjs';
@@ -56,6 +59,53 @@ function readLoad(ctx, url, pathsFile) {
   return runWrk({ url, mode: 'paths', file: pathsFile, connections: scale.readConnections, durationS });
 }
 
+/** Waits until /health counts a finished reconciliation sweep; resolves its `reconciliation` part. */
+async function firstSweepDone(server) {
+  for (const deadline = Date.now() + 3_600_000; ; await sleep(20)) {
+    const r = (await health(server.url).catch(() => undefined))?.reconciliation;
+    if (r?.totals?.sweeps >= 1) return r;
+    if (Date.now() > deadline || server.exited) throw new Error('the start-up reconciliation sweep did not finish');
+  }
+}
+
+/**
+ * The service started again on the same store with periodic sweeps on: once the start-up sweep is
+ * done, the process's CPU (all threads) over `scale.periodic.periods` periods, per sweep that ended
+ * in them (from /health's totals, read at both ends only: polling /health costs CPU too). The
+ * process is otherwise idle (about 0.5 % of a core), which is counted too.
+ */
+async function measurePeriodic(ctx, s) {
+  const { intervalMs, periods } = ctx.config.scale.periodic;
+  const server = await startNodeServer({
+    name: `${s.def.label}, periodic sweeps`,
+    script: SERVICE_ENTRY,
+    nodeArgs: serviceNodeArgs(ctx.root),
+    cwd: ctx.root,
+    port: await freePort(),
+    readyTimeoutMs: 120_000,
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      UPLOAD_DIR: s.storageDir,
+      DURABILITY: 'fsync',
+      RECONCILE_INTERVAL_MS: String(intervalMs),
+    },
+  });
+  try {
+    const before = (await firstSweepDone(server)).totals;
+    const meter = cpuMeter(server.pid);
+    await sleep(periods * intervalMs);
+    const cpuS = meter.seconds();
+    const after = (await health(server.url))?.reconciliation?.totals;
+    const ended = (after?.sweeps ?? 0) - before.sweeps;
+    if (cpuS === undefined || ended < 1) throw new Error(`no periodic sweep ended in ${periods} periods (or the service exited)`);
+    // Stored uploads checked per sweep, on average: a pass over the store can end inside the count.
+    return { cpuPerSweepMs: (cpuS * 1000) / ended, checked: (after.storedChecked - before.storedChecked) / ended };
+  } finally {
+    await stopChild(server.child);
+  }
+}
+
 /** One start of the service on a seeded root, and the figures; resolves the run's record. */
 async function measureOnce(ctx, s, listFile) {
   const { scale, maxFileSize, durationS } = ctx.config;
@@ -86,15 +136,7 @@ async function measureOnce(ctx, s, listFile) {
   s.status = 'running';
   try {
     const startupMs = s.server.readyMs;
-    let sweep;
-    for (const deadline = Date.now() + 3_600_000; ; await sleep(50)) {
-      const h = await health(s.server.url).catch(() => undefined);
-      if (h?.reconciliation?.totals?.sweeps >= 1) {
-        sweep = h.reconciliation.last;
-        break;
-      }
-      if (Date.now() > deadline || s.server.exited) throw new Error('the start-up reconciliation sweep did not finish');
-    }
+    const sweep = (await firstSweepDone(s.server)).last;
     const mem = memory.stop();
     memory = undefined;
     const sweepMs = Date.parse(sweep.at) - s.server.spawnedAt; // the sweep's own end, on the same clock
@@ -113,9 +155,21 @@ async function measureOnce(ctx, s, listFile) {
     ]) {
       if (r.non2xx || r.errors) s.integrity.notes.push(`${what}: ${r.non2xx} answers ≥ 400, ${r.errors} request errors`);
     }
-    const run = { startupMs, sweepMs, sweepPeakRss: mem.peak, sweepPeakAnon: mem.peakAnon, sweepPeakFile: mem.peakFile, list, get, upload };
+    await stopChild(s.server.child);
+    const periodic = await measurePeriodic(ctx, s);
+    const run = {
+      startupMs,
+      sweepMs,
+      sweepPeakRss: mem.peak,
+      sweepPeakAnon: mem.peakAnon,
+      sweepPeakFile: mem.peakFile,
+      list,
+      get,
+      upload,
+      periodic,
+    };
     (s.figures.scale ??= []).push(run);
-    return `start-up ${fmt(startupMs / 1000, 2)} s, sweep ${fmt(sweepMs / 1000, 1)} s (peak RSS ${fmt(mem.peak / MiB, 0)} MiB, anon ${fmt(mem.peakAnon / MiB, 0)}), list p99 ${fmt(list.p99, 2)} ms, get p99 ${fmt(get.p99, 2)} ms, upload ${fmt(upload.rps, 0)} req/s${check.lost ? ', DATA MISSING' : ''}`;
+    return `start-up ${fmt(startupMs / 1000, 2)} s, sweep ${fmt(sweepMs / 1000, 1)} s (peak RSS ${fmt(mem.peak / MiB, 0)} MiB, anon ${fmt(mem.peakAnon / MiB, 0)}), list p99 ${fmt(list.p99, 2)} ms, get p99 ${fmt(get.p99, 2)} ms, upload ${fmt(upload.rps, 0)} req/s${check.lost ? ', DATA MISSING' : ''}, periodic sweep ${fmt(periodic.cpuPerSweepMs, 0)} ms CPU (${periodic.checked} checked)`;
   } finally {
     memory?.stop();
     await stopChild(s.server.child);

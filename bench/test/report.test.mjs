@@ -26,6 +26,7 @@ const scaleRun = (over = {}) => ({
   list: { p99: 5, rps: 900, loadCpu: 0.03 },
   get: { p99: 2, rps: 3000, loadCpu: 0.04 },
   upload: { rps: 500, p99: 90, cpuPerUploadMs: 1.5, loadCpu: 0.05 },
+  periodic: { cpuPerSweepMs: 30, checked: 1000 },
   ...over,
 });
 const scaleSet = (records, runs) => ({
@@ -70,6 +71,7 @@ const results = (serviceOver = {}) => ({
       readConnections: 8,
       upload: { size: 65536, concurrency: 32 },
       startupGoalMs: 2000,
+      periodic: { intervalMs: 5000, periods: 3 },
     },
   },
   servers: {
@@ -121,6 +123,7 @@ const results = (serviceOver = {}) => ({
           list: { p99: 5.5, rps: 800 },
           get: { p99: 3, rps: 2500 },
           upload: { rps: 410, p99: 95, cpuPerUploadMs: 1.6 },
+          periodic: { cpuPerSweepMs: 600, checked: 20_000 },
         }),
         scaleRun({
           startupMs: 2500,
@@ -128,6 +131,7 @@ const results = (serviceOver = {}) => ({
           list: { p99: 6.5, rps: 700 },
           get: { p99: 2.6, rps: 2600 },
           upload: { rps: 420, p99: 99, cpuPerUploadMs: 1.7 },
+          periodic: { cpuPerSweepMs: 640, checked: 20_000 },
         }),
       ]),
     ],
@@ -175,6 +179,14 @@ describe('report: targets', () => {
     );
     assert.match(rowOf(md, 'Reconciliation sweep memory'), /\| 95 vs 80 MiB \| 1\.19× \| met \|$/);
     assert.match(md, /\| Peak RSS while the sweep runs \(MiB\) \| 150 \| 150 \| 1\.00× \|/);
+    // A periodic sweep checks a batch, not the store: its cost per check is what is compared.
+    assert.match(md, /\| Periodic sweep: stored uploads it checks \| 1,?000 \| 20,?000 \| — \|/);
+    assert.match(md, /\| Periodic sweep: server CPU per sweep \(ms\) \| 30 \| 620 \| — \|/);
+    assert.match(md, /\| Periodic sweep: server CPU per stored upload checked \(µs\) \| 30\.0 \| 31\.0 \| 1\.03× \|/);
+    assert.match(
+      md,
+      /`RECONCILE_INTERVAL_MS=5000`; once the start-up sweep is done, its CPU .* over the next 3 periods and divided by the sweeps that ended in them/,
+    );
   });
 
   it("takes the large upload's growth run by run, then the median", () => {

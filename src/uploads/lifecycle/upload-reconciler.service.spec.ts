@@ -118,6 +118,7 @@ describe('UploadReconciler', () => {
     // The next pass starts again from the newest; the two failed ones are no longer stored.
     expect(await sut.sweep('periodic')).toMatchObject({ storedChecked: 250, missingContent: 0 });
     expect(storage.statted.slice(600)).toEqual(ids(599, 350));
+    expect(sut.totals).toMatchObject({ sweeps: 4, storedChecked: 850, missingContent: 2, orphanedContent: 1 });
   });
 
   it('runs a full sweep asked for during a periodic one after it, checking every stored upload', async () => {

@@ -71,7 +71,15 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private storedCursor?: string;
   private stopping = false;
   last?: ReconcileFindings;
-  readonly totals = { sweeps: 0, missingContent: 0, orphanedContent: 0, staleStaging: 0, staleIncomplete: 0, expiredUploads: 0 };
+  readonly totals = {
+    sweeps: 0,
+    storedChecked: 0,
+    missingContent: 0,
+    orphanedContent: 0,
+    staleStaging: 0,
+    staleIncomplete: 0,
+    expiredUploads: 0,
+  };
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
@@ -188,6 +196,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     findings.at = new Date().toISOString();
     this.last = findings;
     this.totals.sweeps += 1;
+    this.totals.storedChecked += findings.storedChecked;
     this.totals.missingContent += findings.missingContent;
     this.totals.orphanedContent += findings.orphanedContent;
     this.totals.staleStaging += findings.staleStaging;
