@@ -28,6 +28,18 @@ export interface ReconcileFindings {
   expiredUploads: number;
 }
 
+/** What a sweep counts; `/health` also shows their sums over every sweep. */
+type Counts = Omit<ReconcileFindings, 'at'>;
+const COUNTS: readonly (keyof Counts)[] = [
+  'storedChecked',
+  'missingContent',
+  'orphanedContent',
+  'staleStaging',
+  'staleIncomplete',
+  'expiredUploads',
+];
+const noCounts = (): Counts => Object.fromEntries(COUNTS.map((count) => [count, 0])) as unknown as Counts;
+
 /** Stored records read per repository call during a sweep. */
 const SWEEP_PAGE = 256;
 /** Stats (or record reads) in flight at once during a sweep. */
@@ -71,15 +83,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private storedCursor?: string;
   private stopping = false;
   last?: ReconcileFindings;
-  readonly totals = {
-    sweeps: 0,
-    storedChecked: 0,
-    missingContent: 0,
-    orphanedContent: 0,
-    staleStaging: 0,
-    staleIncomplete: 0,
-    expiredUploads: 0,
-  };
+  readonly totals: Counts & { sweeps: number } = { sweeps: 0, ...noCounts() };
 
   constructor(
     @Inject(UPLOAD_RECORD_REPOSITORY) private readonly records: UploadRecordRepository,
@@ -129,15 +133,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private async run(scope: SweepScope): Promise<ReconcileFindings> {
-    const findings: ReconcileFindings = {
-      at: '',
-      storedChecked: 0,
-      missingContent: 0,
-      orphanedContent: 0,
-      staleStaging: 0,
-      staleIncomplete: 0,
-      expiredUploads: 0,
-    };
+    const findings: ReconcileFindings = { at: '', ...noCounts() };
     const batch = scope === 'full' ? 0 : this.options.reconcileBatch;
     const stored = await this.checkStored(batch);
     findings.storedChecked = stored.checked;
@@ -196,12 +192,7 @@ export class UploadReconciler implements OnApplicationBootstrap, OnModuleDestroy
     findings.at = new Date().toISOString();
     this.last = findings;
     this.totals.sweeps += 1;
-    this.totals.storedChecked += findings.storedChecked;
-    this.totals.missingContent += findings.missingContent;
-    this.totals.orphanedContent += findings.orphanedContent;
-    this.totals.staleStaging += findings.staleStaging;
-    this.totals.staleIncomplete += findings.staleIncomplete;
-    this.totals.expiredUploads += findings.expiredUploads;
+    for (const count of COUNTS) this.totals[count] += findings[count];
     if (
       findings.missingContent + findings.orphanedContent + findings.staleStaging + findings.staleIncomplete + findings.expiredUploads >
       0
