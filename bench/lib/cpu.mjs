@@ -1,6 +1,6 @@
-// CPU time of a process from /proc/<pid>/stat: utime + stime (and, for the harness, its state). For a process (a thread group) the
-// kernel sums every thread, live or exited (libuv's pool, worker threads, LMDB's writer); children
-// are not included. The unit is the clock tick (USER_HZ, `getconf CLK_TCK`, 100 on Linux).
+// CPU time of a process from /proc/<pid>/stat: utime + stime (and, for the harness, its state). For
+// a process (a thread group) the kernel sums every thread, live or exited (libuv's pool, worker
+// threads, LMDB's writer); children are not included. The unit is the clock tick (USER_HZ, `getconf CLK_TCK`, 100 on Linux).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 

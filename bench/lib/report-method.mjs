@@ -1,4 +1,5 @@
-// The report's Method section: how the figures are taken. Static but for the service's Node flags (read from package.json), so it lives apart from the renderer.
+// The report's Method section: how the figures are taken. Static but for the service's Node flags
+// (read from package.json), so it lives apart from the renderer.
 import { resolve } from 'node:path';
 import { SERVICE_ENTRY, serviceNodeArgs } from './service-code.mjs';
 

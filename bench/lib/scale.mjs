@@ -71,6 +71,28 @@ async function firstSweepDone(server) {
   }
 }
 
+/** Starts the service on `s`'s seeded store as the scale figures run it; `env` adds to or overrides it. */
+async function startOnStore(ctx, s, { name = s.def.label, env = {}, ...options } = {}) {
+  return startNodeServer({
+    name,
+    script: SERVICE_ENTRY,
+    nodeArgs: serviceNodeArgs(ctx.root),
+    cwd: ctx.root,
+    port: await freePort(),
+    readyTimeoutMs: 120_000,
+    ...options,
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      UPLOAD_DIR: s.storageDir,
+      MAX_FILE_SIZE: String(ctx.config.maxFileSize),
+      DURABILITY: 'fsync',
+      RECONCILE_INTERVAL_MS: '0', // no periodic sweep lands in a figure
+      ...env,
+    },
+  });
+}
+
 /**
  * The service started again on the same store with periodic sweeps on: once the start-up sweep is
  * done, the process's CPU (all threads) over `scale.periodic.periods` periods, per sweep that ended
@@ -79,20 +101,9 @@ async function firstSweepDone(server) {
  */
 async function measurePeriodic(ctx, s) {
   const { intervalMs, periods } = ctx.config.scale.periodic;
-  const server = await startNodeServer({
+  const server = await startOnStore(ctx, s, {
     name: `${s.def.label}, periodic sweeps`,
-    script: SERVICE_ENTRY,
-    nodeArgs: serviceNodeArgs(ctx.root),
-    cwd: ctx.root,
-    port: await freePort(),
-    readyTimeoutMs: 120_000,
-    env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      UPLOAD_DIR: s.storageDir,
-      DURABILITY: 'fsync',
-      RECONCILE_INTERVAL_MS: String(intervalMs),
-    },
+    env: { RECONCILE_INTERVAL_MS: String(intervalMs) },
   });
   try {
     const before = (await firstSweepDone(server)).totals;
@@ -111,26 +122,12 @@ async function measurePeriodic(ctx, s) {
 
 /** One start of the service on a seeded root, and the figures; resolves the run's record. */
 async function measureOnce(ctx, s, listFile) {
-  const { scale, maxFileSize, durationS } = ctx.config;
+  const { scale, durationS } = ctx.config;
   let memory;
   try {
-    s.server = await startNodeServer({
-      name: s.def.label,
-      script: SERVICE_ENTRY,
-      nodeArgs: serviceNodeArgs(ctx.root),
-      cwd: ctx.root,
-      port: await freePort(),
+    s.server = await startOnStore(ctx, s, {
       pollMs: 10, // start-up is a figure: poll often enough not to add to it
-      readyTimeoutMs: 120_000,
       onSpawn: (pid) => (memory = sampleMemory(pid)),
-      env: {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        UPLOAD_DIR: s.storageDir,
-        MAX_FILE_SIZE: String(maxFileSize),
-        DURABILITY: 'fsync',
-        RECONCILE_INTERVAL_MS: '0',
-      },
     });
   } catch (err) {
     memory?.stop();

@@ -113,8 +113,8 @@ export interface UploadsModuleOptions {
   reconcileIntervalMs?: number;
   /**
    * Stored uploads whose bytes each periodic sweep checks, going on where the previous one stopped,
-   * so a sweep costs the same with a million uploads as with a thousand; 0 checks all of them every
-   * time. The sweep at start checks all. @default 20000
+   * so a sweep's cost is bounded by this, not by the store; 0 checks all of them every time. The
+   * sweep at start checks all. @default 20000
    */
   reconcileBatch?: number;
   /** Staged bytes without a live upload older than this are removed by the sweep. @default 86400000 (24 h) */
