@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import busboy from 'busboy';
 import { DiskLedger, checkRun } from '../lib/ledger.mjs';
 import { runLoad } from '../lib/load.mjs';
-import { findWrk, runWrk, writeUploadTemplate } from '../lib/wrk.mjs';
+import { runWrk, writeUploadTemplate } from '../lib/wrk.mjs';
 import { BOUNDARY, CONTENT_TYPE, envelope, payloadPattern, smallBody } from '../lib/multipart.mjs';
 import { freePort, startNodeServer, stopAll, stopChild } from '../lib/proc.mjs';
 import { readProcessState } from '../lib/cpu.mjs';
@@ -17,7 +17,6 @@ import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY, serviceNo
 import { formatSize, median, parseSize, percentile } from '../lib/stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const wrkSkip = findWrk() ? false : 'wrk is not on PATH (apt-get install wrk)';
 const tmp = mkdtempSync(join(os.tmpdir(), 'stowage-bench-test-'));
 after(async () => {
   await stopAll();
@@ -218,7 +217,7 @@ describe('one server at a time (servers.mjs isolate)', () => {
 
 describe('baselines and load clients', () => {
   for (const name of ['raw-stream', 'naive', 'nest-floor']) {
-    it(`${name}: a streamed upload and a wrk burst land on disk complete`, { skip: wrkSkip }, async () => {
+    it(`${name}: a streamed upload and a wrk burst land on disk complete`, async () => {
       const storage = join(tmp, name);
       const server = await startNodeServer({
         name,

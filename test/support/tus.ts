@@ -1,4 +1,9 @@
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import type { TestApp } from './test-app.js';
 
 export interface TusReply {
   status: number;
@@ -67,3 +72,62 @@ export function tusMetadata(values: Record<string, string>): string {
 }
 
 export const TUS = { 'Tus-Resumable': '1.0.0' } as const;
+
+export const OFFSET_STREAM = { ...TUS, 'Content-Type': 'application/offset+octet-stream' };
+
+/** A real 1×1 PNG, padded after its end to `size` bytes. */
+export function pngFile(size: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
+  const image = Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.from([0, 255, 0, 0, 255]))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  return Buffer.concat([image, Buffer.alloc(size - image.length)]);
+}
+
+/** The upload id at the end of a creation reply's `Location`. */
+export function idOf(reply: TusReply): string {
+  const location = reply.headers.location ?? '';
+  return location.slice(location.lastIndexOf('/') + 1);
+}
+
+/** An `Upload-Checksum` value: the algorithm and the base64 digest of `bytes`. */
+export function digest(algorithm: string, bytes: Buffer): string {
+  return `${algorithm} ${createHash(algorithm).update(bytes).digest('base64')}`;
+}
+
+/**
+ * The helpers of the raw-HTTP protocol suites, over the app and URL their `beforeAll` starts:
+ * both are read at each call, so the helpers can be made before the app exists.
+ */
+export function tusHelpers(getApp: () => TestApp, getUrl: () => string) {
+  return {
+    /** Nothing staged and no record besides `keep`: what a refused or finished request must leave. */
+    leftBehind: async (keep: string[] = []): Promise<{ staged: string[]; records: string[] }> => {
+      const t = getApp();
+      const records = (await t.uploads.list({ limit: 100 })).items.filter((r) => r.status !== 'stored' && !keep.includes(r.id));
+      return { staged: (await t.staged()).filter((n) => !keep.includes(n)), records: records.map((r) => r.id) };
+    },
+    /** Creates an upload (expecting 201) and answers its id. */
+    create: async (headers: Record<string, string | number> = {}): Promise<string> => {
+      const reply = await tusRequest(getUrl(), 'POST', '/uploads/tus', { ...TUS, ...headers });
+      expect(reply.status).toBe(201);
+      return idOf(reply);
+    },
+    /** The `Upload-Offset` a HEAD answers. */
+    offsetOf: async (id: string): Promise<string | undefined> =>
+      (await tusRequest(getUrl(), 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset'] as string | undefined,
+    /** The size of the upload's file in the staging area. */
+    stagedSize: async (id: string): Promise<number> => (await stat(join(getApp().root, 'staging', id))).size,
+  };
+}
