@@ -87,6 +87,48 @@ describe('In a real browser (e2e, Chromium)', () => {
   );
 
   it(
+    'sends a resumable upload from Swagger UI: tus creation, then the file in one PATCH, and it is stored',
+    async () => {
+      const bytes = Buffer.from('resumable, sent through Swagger UI\n');
+      await page.goto(`${url}/docs`);
+      /** The operation's block, opened and in "Try it out" mode; `execute` answers the status and the response headers. */
+      const tryOut = async (method: string, path: string) => {
+        const block = page.locator(`.opblock-${method}`, { has: page.locator(`[data-path="${path}"]`) }).first();
+        await block.locator('.opblock-summary').click();
+        await block.getByRole('button', { name: 'Try it out' }).click();
+        const execute = async () => {
+          await block.getByRole('button', { name: 'Execute' }).click();
+          const status = block.locator('.live-responses-table tr.response .response-col_status');
+          await status.waitFor();
+          const headers = await block.locator('.live-responses-table tr.response .response-col_description').first().innerText();
+          return { status: (await status.innerText()).trim(), headers };
+        };
+        return { block, execute };
+      };
+
+      const creation = await tryOut('post', '/uploads/tus');
+      await creation.block.locator('tr[data-param-name="Upload-Length"] input').fill(String(bytes.length));
+      const created = await creation.execute();
+      expect(created.status).toBe('201');
+      const id = /location: tus\/([0-9a-f-]{36})/.exec(created.headers)?.[1];
+      expect(id).toBeDefined();
+
+      const chunk = await tryOut('patch', '/uploads/tus/{id}');
+      await chunk.block.locator('tr[data-param-name="id"] input').fill(id!);
+      await chunk.block.locator('tr[data-param-name="Upload-Offset"] input').fill('0');
+      await chunk.block.locator('input[type="file"]').setInputFiles({ name: 'resumable.txt', mimeType: 'text/plain', buffer: bytes });
+      const patched = await chunk.execute();
+      expect(patched.status).toBe('204');
+      expect(patched.headers).toContain(`upload-offset: ${bytes.length}`);
+
+      const stored = await t.uploads.waitUntilSettled(id!);
+      expect(stored).toMatchObject({ status: 'stored', size: bytes.length });
+      expect(backend.objects.get(id!)).toEqual(bytes);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'uploads two files from the upload page, shows them stored live, and downloads the same bytes',
     async () => {
       const files = [

@@ -60,6 +60,29 @@ describe('The OpenAPI document (Swagger UI at /docs), e2e', () => {
     }
   });
 
+  it('describes the tus routes one method each (no catch-all), with the upload id, Tus-Resumable and the chunk body', () => {
+    type Operation = {
+      parameters?: Array<{ name: string; in: string; required?: boolean }>;
+      requestBody?: { content: Record<string, unknown> };
+      responses: Record<string, ResponseObject & { headers?: Record<string, unknown> }>;
+    };
+    const tus = doc.paths as unknown as Record<string, Record<string, Operation>>;
+    expect(Object.keys(tus['/uploads/tus']).sort()).toEqual(['options', 'post']);
+    expect(Object.keys(tus['/uploads/tus/{id}']).sort()).toEqual(['delete', 'head', 'options', 'patch', 'post']);
+    for (const [method, op] of Object.entries(tus['/uploads/tus/{id}'])) {
+      expect({ method, id: op.parameters?.find((p) => p.in === 'path')?.name }).toEqual({ method, id: 'id' });
+      if (method === 'options') continue;
+      const version = op.parameters?.find((p) => p.in === 'header' && p.name === 'Tus-Resumable');
+      expect({ method, required: version?.required }).toEqual({ method, required: true });
+    }
+    expect(Object.keys(tus['/uploads/tus/{id}'].patch.requestBody?.content ?? {})).toEqual(['application/offset+octet-stream']);
+    expect(Object.keys(tus['/uploads/tus/{id}'].patch.responses['204'].headers ?? {})).toContain('Upload-Offset');
+    expect(Object.keys(tus['/uploads/tus'].post.responses['201'].headers ?? {})).toContain('Location');
+    expect(Object.keys(tus['/uploads/tus'].options.responses['204'].headers ?? {})).toEqual(
+      expect.arrayContaining(['Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Tus-Checksum-Algorithm']),
+    );
+  });
+
   it('describes the 413 and 415 of an upload, and shows a received record as the 202', () => {
     const upload = doc.paths['/uploads'].post.responses;
     expect(upload['413'].description).toMatch(/size limit/);

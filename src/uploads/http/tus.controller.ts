@@ -1,5 +1,6 @@
-import { All, HttpStatus, Options, Post, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiExcludeController } from './openapi.js';
+import { All, Delete, Head, HttpStatus, Options, Patch, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiTags } from './openapi.js';
+import { ApiTusCreation, ApiTusHead, ApiTusMethodOverride, ApiTusOptions, ApiTusPatch, ApiTusTermination } from './tus.openapi.js';
 import type { Request, Response } from 'express';
 import { InvalidUploadError } from '../../domain/errors/invalid-upload.error.js';
 import { MethodNotAllowedError } from '../../domain/errors/method-not-allowed.error.js';
@@ -35,17 +36,19 @@ type RequestWithId = Request & { id?: string | number };
  * expiration and concatenation. Each upload's URL is `{path}/tus/{id}` with the same id as
  * `{path}/{id}`. Errors are answered by the module's one filter, with `Tus-Resumable` set first.
  */
-@ApiExcludeController()
+@ApiTags('tus')
 @UseFilters(UploadErrorsFilter)
 export class TusController {
   constructor(private readonly resumable: ResumableUploadsService) {}
 
   @Options()
+  @ApiTusOptions()
   options(@Res() res: Response): void {
     this.answerOptions(res);
   }
 
   @Post()
+  @ApiTusCreation()
   async create(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
     tusRequest(req, res);
     const concat = header(req, 'upload-concat');
@@ -95,8 +98,41 @@ export class TusController {
     res.status(HttpStatus.CREATED).end();
   }
 
-  /** One route for every method on an upload's URL, so `X-HTTP-Method-Override` can pick any of them. */
+  // Every method on an upload's URL is answered by `upload`, so `X-HTTP-Method-Override` can pick
+  // any of them; the methods tus uses have routes of their own only so the document describes them.
+  @Head(':id')
+  @ApiTusHead()
+  head(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
+    return this.upload(req, res);
+  }
+
+  @Patch(':id')
+  @ApiTusPatch()
+  patch(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
+    return this.upload(req, res);
+  }
+
+  @Delete(':id')
+  @ApiTusTermination()
+  terminate(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
+    return this.upload(req, res);
+  }
+
+  @Options(':id')
+  @ApiTusOptions(true)
+  uploadOptions(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
+    return this.upload(req, res);
+  }
+
+  @Post(':id')
+  @ApiTusMethodOverride()
+  override(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
+    return this.upload(req, res);
+  }
+
+  /** Answers every method on an upload's URL: the routes above call it, the others arrive here (405). */
   @All(':id')
+  @ApiExcludeEndpoint()
   async upload(@Req() req: RequestWithId, @Res() res: Response): Promise<void> {
     const method = (header(req, 'x-http-method-override') ?? req.method).toUpperCase();
     if (method === 'OPTIONS') return this.answerOptions(res);
@@ -107,16 +143,16 @@ export class TusController {
     }
     const id = String(req.params.id);
     if (!UUID_V7.test(id)) throw new UploadNotFoundError(id);
-    if (method === 'HEAD') return this.head(id, res);
+    if (method === 'HEAD') return this.answerHead(id, res);
     if (method === 'DELETE') {
       await this.resumable.terminate(id);
       res.status(HttpStatus.NO_CONTENT).end();
       return;
     }
-    return this.patch(id, req, res);
+    return this.appendChunk(id, req, res);
   }
 
-  private async head(id: string, res: Response): Promise<void> {
+  private async answerHead(id: string, res: Response): Promise<void> {
     const record = await this.resumable.get(id);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Upload-Offset', String(offsetOf(record)));
@@ -129,7 +165,7 @@ export class TusController {
     res.status(HttpStatus.OK).end();
   }
 
-  private async patch(id: string, req: RequestWithId, res: Response): Promise<void> {
+  private async appendChunk(id: string, req: RequestWithId, res: Response): Promise<void> {
     if (!isOffsetStream(req)) throw new UploadError('UNSUPPORTED_MEDIA_TYPE', `PATCH needs Content-Type: ${OFFSET_STREAM}`);
     const offset = header(req, 'upload-offset');
     if (offset === undefined) throw new InvalidUploadError('PATCH needs Upload-Offset');
