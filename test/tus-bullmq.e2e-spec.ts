@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { randomFile, sha256, baseUrl } from './support/multipart.js';
 import { bullmqEnv, deleteKeysUnder, keysUnder, testRedisPrefix } from './support/redis.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
-import { heldPatch, TUS, tusRequest } from './support/tus.js';
+import { heldPatch, OFFSET_STREAM, TUS, tusRequest } from './support/tus.js';
 import { until } from './support/until.js';
-
-const OFFSET_STREAM = { ...TUS, 'Content-Type': 'application/offset+octet-stream' };
 
 describe('tus with BullMQ and two API processes (e2e, real Redis)', () => {
   let root: string;

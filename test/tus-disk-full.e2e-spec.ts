@@ -1,10 +1,9 @@
 import { childServerForSuite } from './support/child-server.js';
 import { randomFile, sha256 } from './support/multipart.js';
 import { settledOverHttp } from './support/settled.js';
-import { TUS, tusRequest } from './support/tus.js';
+import { OFFSET_STREAM, TUS, tusRequest } from './support/tus.js';
 
 const MiB = 1024 * 1024;
-const OFFSET_STREAM = { ...TUS, 'Content-Type': 'application/offset+octet-stream' };
 
 describe('tus on a disk that fills (e2e, real process on a 6 MiB tmpfs)', () => {
   const child = childServerForSuite(

@@ -10,19 +10,8 @@ import { UploadNotFoundError } from '../../domain/errors/upload-not-found.error.
 import type { UploadRecord } from '../../domain/upload-record.js';
 import { type ChunkChecksum, ResumableUploadsService } from '../resumable-uploads.service.js';
 import { UploadErrorsFilter } from './upload-errors.filter.js';
+import { CHECKSUM_ALGORITHMS, OFFSET_STREAM, TUS_EXTENSIONS, TUS_VERSION } from './tus-protocol.js';
 
-export const TUS_VERSION = '1.0.0';
-export const TUS_EXTENSIONS = [
-  'creation',
-  'creation-with-upload',
-  'creation-defer-length',
-  'termination',
-  'checksum',
-  'expiration',
-  'concatenation',
-] as const;
-const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
-const OFFSET_STREAM = 'application/offset+octet-stream';
 const ITEM_METHODS = ['HEAD', 'PATCH', 'DELETE', 'OPTIONS'];
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const WHOLE_NUMBER = /^\d{1,16}$/;

@@ -1,12 +1,10 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ErrorResponseDto } from './dto/error-response.dto.js';
 import { ApiBody, ApiConsumes, ApiErrors, ApiHeader, ApiOperation, ApiParam, ApiResponse } from './openapi.js';
+import { CHECKSUM_ALGORITHMS, OFFSET_STREAM, TUS_EXTENSIONS, TUS_VERSION } from './tus-protocol.js';
 
 // The tus routes' descriptions, kept apart from the controller: the protocol speaks in headers, and
 // listing them for every route would bury its code. Swagger UI can send each request by hand.
-
-const TUS_VERSION = '1.0.0';
-const OFFSET_STREAM = 'application/offset+octet-stream';
 
 const header = (description: string, example?: string) => ({ description, schema: { type: 'string', ...(example && { example }) } });
 
@@ -21,12 +19,9 @@ const EXPIRES = { 'Upload-Expires': header('When an unfinished upload expires (R
 
 const CAPABILITIES = {
   'Tus-Version': header('Protocol versions the server speaks', TUS_VERSION),
-  'Tus-Extension': header(
-    'Extensions the server supports',
-    'creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation',
-  ),
+  'Tus-Extension': header('Extensions the server supports', TUS_EXTENSIONS.join(',')),
   'Tus-Max-Size': header('The largest upload in bytes (MAX_FILE_SIZE)'),
-  'Tus-Checksum-Algorithm': header('Algorithms Upload-Checksum may name', 'sha1,sha256,md5'),
+  'Tus-Checksum-Algorithm': header('Algorithms Upload-Checksum may name', CHECKSUM_ALGORITHMS.join(',')),
 };
 
 /** The upload's id in its URL: the same id as `GET /{path}/{id}` takes. */
@@ -47,7 +42,8 @@ const ERRORS_OF_A_CHUNK = {
   UPLOAD_OFFSET_MISMATCH: 'Upload-Offset is not where the upload stands; nothing changed (ask HEAD and resume from there)',
   UPLOAD_EXPIRED: 'The upload expired before it was finished',
   TUS_VERSION_UNSUPPORTED: VERSION,
-  FILE_TOO_LARGE: 'The chunk goes past Upload-Length or the size limit (Tus-Max-Size); nothing of it is kept',
+  FILE_TOO_LARGE:
+    'The chunk goes past Upload-Length or the size limit (Tus-Max-Size); nothing of it is kept (an upload without a length is removed)',
   UNSUPPORTED_MEDIA_TYPE: `Content-Type is not ${OFFSET_STREAM}, or the leading bytes are of a type not allowed (upload removed)`,
   UPLOAD_LOCKED: 'Another request is writing this upload; retry once it ends',
   CHUNK_CHECKSUM_MISMATCH: 'Upload-Checksum does not match the chunk; the chunk was dropped and the offset is unchanged',
@@ -98,7 +94,7 @@ export function ApiTusCreation(): MethodDecorator {
     ApiHeader({
       name: 'Upload-Checksum',
       required: false,
-      description: 'Of the body, when one is sent: "<sha1|sha256|md5> <base64 digest>"',
+      description: `Of the body, when one is sent: "<${CHECKSUM_ALGORITHMS.join('|')}> <base64 digest>"`,
     }),
     ApiConsumes(OFFSET_STREAM),
     ApiBody(CHUNK_BODY),
@@ -164,7 +160,11 @@ export function ApiTusPatch(): MethodDecorator {
     ApiHeader(TUS_RESUMABLE),
     ApiHeader({ name: 'Upload-Offset', required: true, description: 'Where the upload stands (from HEAD, or the previous answer)' }),
     ApiHeader({ name: 'Upload-Length', required: false, description: 'The size, for an upload created with Upload-Defer-Length: 1' }),
-    ApiHeader({ name: 'Upload-Checksum', required: false, description: 'Of this chunk: "<sha1|sha256|md5> <base64 digest>"' }),
+    ApiHeader({
+      name: 'Upload-Checksum',
+      required: false,
+      description: `Of this chunk: "<${CHECKSUM_ALGORITHMS.join('|')}> <base64 digest>"`,
+    }),
     ApiConsumes(OFFSET_STREAM),
     ApiBody({ ...CHUNK_BODY, required: true }),
     ApiResponse({
