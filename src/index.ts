@@ -14,12 +14,10 @@ export type {
   BackpressureLimits,
   Durability,
   MultipartLimits,
-  S3Options,
   SlowClientLimits,
-  StagingMode,
-  StorageBackendKind,
   UploadsModuleOptions,
 } from './uploads/module/uploads.options.js';
+export type { S3Options, StagingMode, StorageBackendKind } from './uploads/module/storage-placement.js';
 export type { RetryPolicy } from './tasks/retry-policy.js';
 export type { QueueTuning, RedisConnectionOptions, TaskTransportKind, UploadsRole } from './uploads/module/uploads.topology.js';
 

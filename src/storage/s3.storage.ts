@@ -22,7 +22,7 @@ const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 /** Keys `put` accepts: ids Stowage makes, never client input; the check guards against a bug elsewhere. */
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-/** How an S3 backend is set up; `createS3Storage` makes one from the module's resolved options. */
+/** How an S3 backend is set up; the module's `s3Storage` provider makes one from its resolved options. */
 export interface S3StorageConfig {
   client: S3Client;
   bucket: string;

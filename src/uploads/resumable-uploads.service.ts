@@ -20,6 +20,7 @@ import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
 import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 import { UploadsService } from './uploads.service.js';
 import { type AppendChunkOptions, ResumableChunkWriter } from './resumable-chunk-writer.js';
+import { checkConcatenation, concatenateParts } from './resumable-concatenation.js';
 import { isExpired, sweepExpiredUploads } from './resumable-expiry.js';
 import { StructuredLogger } from '../common/structured-logger.js';
 
@@ -199,53 +200,21 @@ export class ResumableUploadsService {
    * the storage work at once. The parts are removed once it exists.
    */
   async concatenate(partIds: readonly string[], options: Omit<ResumableUploadOptions, 'length' | 'partial'> = {}): Promise<UploadRecord> {
-    if (partIds.length === 0) throw new InvalidUploadError('A concatenation needs at least one partial upload');
     const parts = await Promise.all(partIds.map((id) => this.get(id)));
-    let total = 0;
-    for (const part of parts) {
-      if (part.resumable?.concat !== 'partial') throw new InvalidUploadError(`Upload ${part.id} is not a partial upload`);
-      if (part.length === undefined || part.offset !== part.length)
-        throw new InvalidUploadError(`Partial upload ${part.id} is not complete`);
-      total += part.length;
-    }
-    if (total > this.options.maxFileSize) throw new FileTooLargeError(this.options.maxFileSize);
-    if (!declaredTypeAllowed(options.mimeType, this.options.allowedMimeTypes)) {
-      throw new DisallowedFileTypeError(`Declared type ${options.mimeType ?? 'application/octet-stream'} is not allowed`);
-    }
+    checkConcatenation(parts, options.mimeType, this.options);
     const release = await this.admission.admit();
     try {
-      const id = newUploadId();
-      const { size, sha256 } = await this.files.concatenate(id, partIds);
-      let mimeType: string;
-      try {
-        mimeType = await resolveContentType(await this.files.readHead(id), options.mimeType, this.options.allowedMimeTypes);
-      } catch (err) {
-        await this.uploads.discardUnaccepted(id);
-        await Promise.all(partIds.map((part) => this.remove(part)));
-        throw err;
-      }
-      const now = new Date().toISOString();
-      const record: UploadRecord = {
-        id,
-        status: 'received',
-        filename: normalizeFilename(options.filename),
-        mimeType,
-        size,
-        sha256,
-        receivedAt: now,
-        updatedAt: now,
-        attempts: 0,
-        requestId: options.requestId,
-        length: size,
-        resumable: { metadata: options.metadata, concat: options.concat ?? 'final', declaredMimeType: options.mimeType, typeChecked: true },
-      };
-      try {
-        await this.records.create(record);
-      } catch (err) {
-        await this.uploads.discardUnaccepted(id);
-        throw err;
-      }
-      await Promise.all(partIds.map((part) => this.remove(part)));
+      const record = await concatenateParts(
+        {
+          records: this.records,
+          files: this.files,
+          options: this.options,
+          discardUnaccepted: (id) => this.uploads.discardUnaccepted(id),
+          remove: (id) => this.remove(id),
+        },
+        partIds,
+        options,
+      );
       this.received(record);
       return record;
     } finally {

@@ -25,12 +25,8 @@ import { InProcessUploadLocks, UPLOAD_LOCKS } from '../../records/upload-locks.i
 import { bullmqImport, UPLOADS_QUEUE_TOKEN, UPLOADS_REDIS } from './bullmq.providers.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './uploads.constants.js';
 import { UPLOADS_MODULE_OPTIONS } from './uploads.module-definition.js';
-import {
-  type ResolvedS3Options,
-  resolveUploadsOptions,
-  type ResolvedUploadsOptions,
-  type UploadsModuleOptions,
-} from './uploads.options.js';
+import type { ResolvedS3Options } from './storage-placement.js';
+import { resolveUploadsOptions, type ResolvedUploadsOptions, type UploadsModuleOptions } from './uploads.options.js';
 import { UPLOADS_TOPOLOGY, type UploadsTopology } from './uploads.topology.js';
 import { loadOptional } from '../../common/optional-package.js';
 
