@@ -11,8 +11,8 @@ import { createTestApp, type TestApp } from './support/test-app.js';
 
 type LogLine = Record<string, unknown> & { req?: { id?: string }; res?: { statusCode?: number } };
 
-describe('Request ids in the JSON logs (e2e)', () => {
-  const lines: LogLine[] = [];
+/** The test app with the standalone app's pino logger at `level`, writing its lines into `lines`. */
+async function appWithLogLines(level: string, backend: InMemoryStorage, lines: LogLine[]): Promise<TestApp> {
   // Every line must be one JSON object: JSON.parse throws on anything else and fails the test.
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -20,20 +20,25 @@ describe('Request ids in the JSON logs (e2e)', () => {
       done();
     },
   });
+  return createTestApp({ LOG_LEVEL: level }, (b) =>
+    b
+      .overrideProvider(STORAGE_BACKEND)
+      .useValue(backend)
+      .overrideProvider(LOGGING_PARAMS)
+      .useFactory({
+        factory: (config: ConfigService<EnvironmentVariables, true>) => loggerOptionsFromEnv(config, sink),
+        inject: [ConfigService],
+      }),
+  );
+}
+
+describe('Request ids in the JSON logs (e2e)', () => {
+  const lines: LogLine[] = [];
   const backend = new InMemoryStorage();
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ LOG_LEVEL: 'info' }, (b) =>
-      b
-        .overrideProvider(STORAGE_BACKEND)
-        .useValue(backend)
-        .overrideProvider(LOGGING_PARAMS)
-        .useFactory({
-          factory: (config: ConfigService<EnvironmentVariables, true>) => loggerOptionsFromEnv(config, sink),
-          inject: [ConfigService],
-        }),
-    );
+    t = await appWithLogLines('info', backend, lines);
   });
   afterAll(() => t.close());
 
@@ -93,5 +98,36 @@ describe('Request ids in the JSON logs (e2e)', () => {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(lines.find((l) => l.req?.id === id)).toMatchObject({ msg: 'request completed' });
     }
+  });
+});
+
+describe('LOG_LEVEL above info (e2e)', () => {
+  const lines: LogLine[] = [];
+  const backend = new InMemoryStorage();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await appWithLogLines('warn', backend, lines);
+  });
+  afterAll(() => t.close());
+
+  it('writes no request or lifecycle line for a stored upload, and still names the request in an error line', async () => {
+    const stored = await request(t.server)
+      .post('/uploads')
+      .set('X-Request-Id', 'quiet-req-1')
+      .attach('file', Buffer.from('quiet'), 'q.txt');
+    expect(stored.status).toBe(202);
+    expect(stored.headers['x-request-id']).toBe('quiet-req-1');
+    await t.uploads.waitUntilSettled(stored.body.id);
+    expect(lines).toEqual([]);
+
+    backend.failNext(new StorageError('PERMISSION_DENIED', 'permission denied'));
+    const failed = await request(t.server)
+      .post('/uploads')
+      .set('X-Request-Id', 'quiet-req-2')
+      .attach('file', Buffer.from('doomed'), 'd.txt');
+    await expect(t.uploads.waitUntilSettled(failed.body.id)).rejects.toThrow(/failed/);
+    expect(lines.map((l) => l.level)).toEqual([50]);
+    expect(lines[0]).toMatchObject({ event: 'upload.store_failed', uploadId: failed.body.id, requestId: 'quiet-req-2' });
   });
 });

@@ -61,7 +61,8 @@ export class RequestLogging {
 
   readonly middleware = (req: Request, res: ServerResponse, next: () => void): void => {
     req.id ??= this.requests.id?.(req, res) ?? randomUUID();
-    if (!this.requests.ignore?.(req)) {
+    // A level that drops the line costs the request nothing more than its id.
+    if (this.logger.isLevelEnabled('info') && !this.requests.ignore?.(req)) {
       const started = Date.now();
       const done = (err?: Error) => {
         res.off('finish', done);
@@ -121,13 +122,15 @@ export class PinoLoggerService implements LoggerService {
   }
 
   private call(level: Level, message: unknown, optionalParams: unknown[]): void {
+    const logger = this.logging.logger;
+    // Nest calls every level; the fields of a line the level drops are not worth building.
+    if (!logger.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = {};
     let params = optionalParams;
     if (params.length > 0) {
       fields.context = params[params.length - 1];
       params = params.slice(0, -1);
     }
-    const logger = this.logging.logger;
     if (message instanceof Error) {
       logger[level]({ ...fields, err: message }, ...(params as []));
     } else if (typeof message === 'object' && message !== null) {
