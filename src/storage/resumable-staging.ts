@@ -128,7 +128,7 @@ export class ResumableStaging {
    */
   async append(
     id: string,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>,
     options: AppendOptions,
   ): Promise<AppendResult> {
     // One descriptor for the whole chunk: every call on it is a trip to the thread pool.
@@ -152,26 +152,30 @@ export class ResumableStaging {
         options.slowClient,
         (error) => source.destroy?.(error),
       );
-      try {
-        for await (const chunk of source) {
-          if (start + appended + chunk.length > options.maxTotal) throw options.tooLarge();
-          appended += chunk.length;
-          checksum?.update(chunk);
-          if (head) {
-            head.push(chunk);
-            headBytes += chunk.length;
-            if (headBytes >= SNIFF_BYTES) {
-              const leading = Buffer.concat(head).subarray(0, SNIFF_BYTES);
-              head = undefined;
-              await options.sniff!(leading);
-            }
+      const take = async (chunk: Buffer): Promise<void> => {
+        if (start + appended + chunk.length > options.maxTotal) throw options.tooLarge();
+        appended += chunk.length;
+        checksum?.update(chunk);
+        if (head) {
+          head.push(chunk);
+          headBytes += chunk.length;
+          if (headBytes >= SNIFF_BYTES) {
+            const leading = Buffer.concat(head).subarray(0, SNIFF_BYTES);
+            head = undefined;
+            await options.sniff!(leading);
           }
-          const writing = writer.write(chunk);
-          if (writing) await writing;
         }
+        const writing = writer.write(chunk);
+        if (writing) await writing;
+      };
+      try {
+        for await (const chunk of source) await take(chunk);
       } catch (err) {
         if (!options.keepOnError(err)) throw err;
         interruptedBy = err;
+        // A stream's async iterator stops at `destroy` without yielding what was already buffered,
+        // and those bytes did arrive: a connection that drops while a write is awaited left them there.
+        for (let chunk = readBuffered(source); chunk; chunk = readBuffered(source)) await take(chunk);
       } finally {
         stopWatching();
       }
@@ -233,6 +237,11 @@ export class ResumableStaging {
     }
     return { size, sha256: hash.digest('hex') };
   }
+}
+
+/** What a (possibly destroyed) stream still holds in its buffer, or null. */
+function readBuffered(source: Partial<Pick<Readable, 'read'>>): Buffer | null {
+  return (source.read?.() as Buffer | null | undefined) ?? null;
 }
 
 /** Up to `bytes` bytes of `fd` from `position`. */

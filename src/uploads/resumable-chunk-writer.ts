@@ -50,7 +50,7 @@ export class ResumableChunkWriter {
 
   async append(
     record: UploadRecord,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>,
     options: AppendChunkOptions,
   ): Promise<UploadRecord> {
     const { id } = record;

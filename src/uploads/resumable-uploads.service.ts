@@ -175,7 +175,7 @@ export class ResumableUploadsService {
    */
   async append(
     id: string,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy'>>,
+    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>,
     options: AppendChunkOptions,
   ): Promise<UploadRecord> {
     const release = await this.admission.admit();
