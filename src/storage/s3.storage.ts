@@ -17,6 +17,9 @@ import { codeOf, describeError, reasonOf } from './s3-errors.js';
 import { S3Multipart } from './s3-multipart.js';
 import { PartBudget, type PartSource, readerOf, verify } from './s3-parts.js';
 
+// The module's provider loads this file alone (the SDK is optional), so it also hands out the client factory.
+export { createS3Client, type S3ClientSettings } from './s3-client.js';
+
 /** Upload ids (UUIDs): the only object names the sweeps ever touch, so other objects in the bucket are safe. */
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Keys `put` accepts: ids Stowage makes, never client input; the check guards against a bug elsewhere. */
@@ -36,24 +39,6 @@ export interface S3StorageConfig {
   endpoint?: string;
   /** Destroy the client at shutdown: only a client the backend made itself. */
   ownsClient: boolean;
-}
-
-/** The connection settings of a client the module makes itself (credentials from the SDK's default chain). */
-export interface S3ClientSettings {
-  endpoint?: string;
-  region: string;
-  forcePathStyle: boolean;
-  requestTimeoutMs: number;
-}
-
-export function createS3Client(settings: S3ClientSettings): S3Client {
-  return new S3Client({
-    region: settings.region,
-    endpoint: settings.endpoint,
-    forcePathStyle: settings.forcePathStyle,
-    // A request whose socket moves nothing for this long fails as a TimeoutError (and is retried).
-    requestHandler: { connectionTimeout: settings.requestTimeoutMs, socketTimeout: settings.requestTimeoutMs },
-  });
 }
 
 /**
