@@ -65,9 +65,7 @@ describe('ResumableStaging.append', () => {
     const rest = Buffer.alloc(30_000, 2);
     const { source, sniff } = bodyThatDropsDuringSniff(first, rest);
 
-    await expect(files.append('u1', source, base({ sniff, maxTotal: SNIFF_BYTES + 1000 }))).rejects.toBeInstanceOf(
-      FileTooLargeError,
-    );
+    await expect(files.append('u1', source, base({ sniff, maxTotal: SNIFF_BYTES + 1000 }))).rejects.toBeInstanceOf(FileTooLargeError);
 
     expect((await stat(staging.pathOf('u1'))).size).toBe(0);
   });
