@@ -37,6 +37,7 @@ export {
   type ChunkChecksum,
   type ResumableUploadOptions,
 } from './uploads/resumable-uploads.service.js';
+export type { ChunkSource } from './storage/resumable-staging.js';
 export { UPLOAD_STATUSES, type ResumableState, type UploadFailure, type UploadRecord, type UploadStatus } from './domain/upload-record.js';
 
 // Ports for custom implementations

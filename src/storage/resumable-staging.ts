@@ -34,6 +34,12 @@ const openFlags = openFd as unknown as (path: string, flags: number) => Promise<
  */
 const CHUNK_FLUSH_BYTES = 1024 * 1024;
 
+/**
+ * A chunk's bytes, typically an HTTP request. `destroy` cuts a too-slow one off; `read` gives what a
+ * stream still buffers after a drop, which its iterator no longer yields.
+ */
+export type ChunkSource = AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>;
+
 /** A checksum of one chunk, as the client sent it: the algorithm's name and the raw digest. */
 export interface ChunkChecksum {
   algorithm: 'sha1' | 'sha256' | 'md5';
@@ -126,11 +132,7 @@ export class ResumableStaging {
    * written and, with durability, flushed (data and file size): the file's length is then the new,
    * durable offset. A rejection leaves the file where the chunk started.
    */
-  async append(
-    id: string,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>,
-    options: AppendOptions,
-  ): Promise<AppendResult> {
+  async append(id: string, source: ChunkSource, options: AppendOptions): Promise<AppendResult> {
     // One descriptor for the whole chunk: every call on it is a trip to the thread pool.
     const fd = await openFlags(this.staging.pathOf(id), constants.O_RDWR | constants.O_APPEND);
     let offset: number | undefined;
@@ -240,7 +242,7 @@ export class ResumableStaging {
 }
 
 /** What a (possibly destroyed) stream still holds in its buffer, or null. */
-function readBuffered(source: Partial<Pick<Readable, 'read'>>): Buffer | null {
+function readBuffered(source: ChunkSource): Buffer | null {
   return (source.read?.() as Buffer | null | undefined) ?? null;
 }
 

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { ChunkChecksumMismatchError } from '../domain/errors/chunk-checksum-mismatch.error.js';
 import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
 import { FileTooLargeError } from '../domain/errors/file-too-large.error.js';
@@ -11,7 +10,7 @@ import { UploadError } from '../domain/errors/upload.error.js';
 import type { UploadRecord } from '../domain/upload-record.js';
 import type { UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { resolveContentType, SNIFF_BYTES } from '../storage/content-type.js';
-import type { ChunkChecksum, ResumableStaging } from '../storage/resumable-staging.js';
+import type { ChunkChecksum, ChunkSource, ResumableStaging } from '../storage/resumable-staging.js';
 import type { ResolvedUploadsOptions } from './module/uploads.options.js';
 import type { StructuredLogger } from '../common/structured-logger.js';
 
@@ -48,11 +47,7 @@ export interface ChunkWriterContext {
 export class ResumableChunkWriter {
   constructor(private readonly context: ChunkWriterContext) {}
 
-  async append(
-    record: UploadRecord,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>,
-    options: AppendChunkOptions,
-  ): Promise<UploadRecord> {
+  async append(record: UploadRecord, source: ChunkSource, options: AppendChunkOptions): Promise<UploadRecord> {
     const { id } = record;
     if (record.resumable?.concat?.startsWith('final')) throw new UploadNotPatchableError(id, 'it is a concatenation of other uploads');
     if (record.status !== 'receiving') throw new UploadNotPatchableError(id, `it is complete (${record.status})`);

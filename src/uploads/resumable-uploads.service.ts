@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { newUploadId } from '../domain/upload-id.js';
 import { DisallowedFileTypeError } from '../domain/errors/disallowed-file-type.error.js';
@@ -13,7 +12,7 @@ import type { UploadRecord } from '../domain/upload-record.js';
 import { UPLOAD_LOCKS, type UploadLocks } from '../records/upload-locks.interface.js';
 import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { declaredTypeAllowed, resolveContentType } from '../storage/content-type.js';
-import { ResumableStaging } from '../storage/resumable-staging.js';
+import { type ChunkSource, ResumableStaging } from '../storage/resumable-staging.js';
 import { UploadEventsPublisher } from './events/upload-events.publisher.js';
 import { UploadAdmission } from './lifecycle/upload-admission.service.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
@@ -173,11 +172,7 @@ export class ResumableUploadsService {
    * POST. A chunk cut short by its source (a dropped connection) keeps what arrived, unless it
    * carries a checksum; then the error is thrown after the offset is recorded.
    */
-  async append(
-    id: string,
-    source: AsyncIterable<Buffer> & Partial<Pick<Readable, 'destroy' | 'read'>>,
-    options: AppendChunkOptions,
-  ): Promise<UploadRecord> {
+  async append(id: string, source: ChunkSource, options: AppendChunkOptions): Promise<UploadRecord> {
     const release = await this.admission.admit();
     try {
       const unlock = await this.locks.acquire(id);
