@@ -4,6 +4,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import type { TestApp } from './test-app.js';
+import { until } from './until.js';
 
 export interface TusReply {
   status: number;
@@ -127,6 +128,21 @@ export function tusHelpers(getApp: () => TestApp, getUrl: () => string) {
     /** The `Upload-Offset` a HEAD answers. */
     offsetOf: async (id: string): Promise<string | undefined> =>
       (await tusRequest(getUrl(), 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset'] as string | undefined,
+    /**
+     * The offset once no request is writing to the upload, as a client that resumes finds it: a HEAD
+     * while a PATCH is still being handled gives the bytes written so far, so an empty PATCH at the
+     * offset HEAD gives confirms it (423 while the upload is locked, 409 if it moved meanwhile: ask again).
+     */
+    settledOffset: (id: string): Promise<number> =>
+      until(`no request writing to ${id}`, async () => {
+        const offset = (await tusRequest(getUrl(), 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset'];
+        const probe = await tusRequest(getUrl(), 'PATCH', `/uploads/tus/${id}`, {
+          ...OFFSET_STREAM,
+          'Upload-Offset': String(offset),
+          'Content-Length': 0,
+        });
+        return probe.status === 204 ? Number(probe.headers['upload-offset']) : undefined;
+      }),
     /** The size of the upload's file in the staging area. */
     stagedSize: async (id: string): Promise<number> => (await stat(join(getApp().root, 'staging', id))).size,
   };
