@@ -2,7 +2,7 @@ import request from 'supertest';
 import { UploadReconciler } from '../src/uploads/lifecycle/upload-reconciler.service.js';
 import { baseUrl, randomFile, sha256 } from './support/multipart.js';
 import { createTestApp } from './support/test-app.js';
-import { heldPatch, idOf, OFFSET_STREAM, pngFile, TUS, tusMetadata, tusRequest } from './support/tus.js';
+import { heldPatch, idOf, OFFSET_STREAM, pngFile, TUS, tusHelpers, tusMetadata, tusRequest } from './support/tus.js';
 import { until } from './support/until.js';
 
 describe('tus 1.0 protocol: types, admission, expiry (e2e)', () => {
@@ -82,7 +82,11 @@ describe('tus 1.0 protocol: types, admission, expiry (e2e)', () => {
       } finally {
         clearInterval(trickle);
       }
-      const offset = Number((await tusRequest(url, 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset']);
+      // The cut-off PATCH may still be flushing its bytes: resume where a client finds it once it is done.
+      const offset = await tusHelpers(
+        () => t,
+        () => url,
+      ).settledOffset(id);
       expect(offset).toBeGreaterThanOrEqual(20_000);
       expect(offset).toBeLessThanOrEqual(sent);
       expect(
