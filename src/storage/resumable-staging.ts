@@ -162,7 +162,7 @@ export class ResumableStaging {
           head.push(chunk);
           headBytes += chunk.length;
           if (headBytes >= SNIFF_BYTES) {
-            const leading = Buffer.concat(head).subarray(0, SNIFF_BYTES);
+            const leading = Buffer.concat(head, SNIFF_BYTES); // copies no more than it judges
             head = undefined;
             await options.sniff!(leading);
           }

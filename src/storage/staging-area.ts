@@ -113,7 +113,10 @@ export class StagingArea {
         if (head) {
           head.push(chunk);
           if (size >= SNIFF_BYTES) {
-            mimeType = await resolveContentType(Buffer.concat(head), options.declaredMimeType, options.allowedMimeTypes);
+            // Only the leading SNIFF_BYTES, as the resumable path judges: the same type however the
+            // bytes were chunked, and a large first chunk is not copied whole.
+            const leading = Buffer.concat(head, SNIFF_BYTES);
+            mimeType = await resolveContentType(leading, options.declaredMimeType, options.allowedMimeTypes);
             head = undefined;
           }
         }
