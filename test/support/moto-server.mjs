@@ -19,6 +19,20 @@ function freePort() {
 }
 
 /**
+ * moto_server is Python and cannot watch its parent, so a shell holds it: moto runs until the shell's
+ * stdin (a pipe from this process) closes, which `stop()` does and which also happens when this
+ * process dies in any way (a test calling `process.exit`, SIGKILL). So moto never outlives the run
+ * that started it; and when moto exits by itself, so does the shell, and its output is reported.
+ */
+const HOLD_UNTIL_STDIN_CLOSES = [
+  'exec 3<&0',
+  '"$0" "$@" </dev/null &',
+  'moto=$!',
+  '(while read -r _ <&3; do :; done; kill "$moto" 2>/dev/null) &',
+  'wait "$moto"',
+].join('\n');
+
+/**
  * Resolves `{ endpoint, stop }` once moto answers HTTP on its port; rejects with its output if it
  * exits or does not answer within `timeoutMs`. Throws a one-line MissingPrerequisite when
  * moto_server is not installed.
@@ -26,7 +40,10 @@ function freePort() {
 export async function startMotoServer({ timeoutMs = 30_000 } = {}) {
   const command = ensureMotoServer();
   const port = await freePort();
-  const proc = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('sh', ['-c', HOLD_UNTIL_STDIN_CLOSES, command, '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  proc.stdin.on('error', () => {}); // a shell that is already gone: nothing left to stop
   let output = '';
   const keep = (chunk) => (output = (output + chunk.toString()).slice(-4000));
   proc.stdout.on('data', keep);
@@ -36,7 +53,7 @@ export async function startMotoServer({ timeoutMs = 30_000 } = {}) {
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (exited) return;
-    proc.kill('SIGTERM');
+    proc.stdin.end(); // the shell stops moto and exits once moto has
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
     await gone;
     clearTimeout(timer);
