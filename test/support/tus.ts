@@ -112,6 +112,9 @@ export function digest(algorithm: string, bytes: Buffer): string {
  * both are read at each call, so the helpers can be made before the app exists.
  */
 export function tusHelpers(getApp: () => TestApp, getUrl: () => string) {
+  /** The `Upload-Offset` a HEAD answers. */
+  const offsetOf = async (id: string): Promise<string | undefined> =>
+    (await tusRequest(getUrl(), 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset'] as string | undefined;
   return {
     /** Nothing staged and no record besides `keep`: what a refused or finished request must leave. */
     leftBehind: async (keep: string[] = []): Promise<{ staged: string[]; records: string[] }> => {
@@ -125,9 +128,7 @@ export function tusHelpers(getApp: () => TestApp, getUrl: () => string) {
       expect(reply.status).toBe(201);
       return idOf(reply);
     },
-    /** The `Upload-Offset` a HEAD answers. */
-    offsetOf: async (id: string): Promise<string | undefined> =>
-      (await tusRequest(getUrl(), 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset'] as string | undefined,
+    offsetOf,
     /**
      * The offset once no request is writing to the upload, as a client that resumes finds it: a HEAD
      * while a PATCH is still being handled gives the bytes written so far, so an empty PATCH at the
@@ -135,7 +136,7 @@ export function tusHelpers(getApp: () => TestApp, getUrl: () => string) {
      */
     settledOffset: (id: string): Promise<number> =>
       until(`no request writing to ${id}`, async () => {
-        const offset = (await tusRequest(getUrl(), 'HEAD', `/uploads/tus/${id}`, TUS)).headers['upload-offset'];
+        const offset = await offsetOf(id);
         const probe = await tusRequest(getUrl(), 'PATCH', `/uploads/tus/${id}`, {
           ...OFFSET_STREAM,
           'Upload-Offset': String(offset),
