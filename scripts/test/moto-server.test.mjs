@@ -9,12 +9,16 @@ import { until } from '../../bench/lib/until.mjs';
 
 const MOTO_SERVER = fileURLToPath(new URL('../../test/support/moto-server.mjs', import.meta.url));
 
-/** Whether anything answers HTTP at `endpoint` now. */
-const answers = (endpoint) =>
-  fetch(`${endpoint}/`, { signal: AbortSignal.timeout(1_000) }).then(
-    async (res) => (await res.arrayBuffer(), true),
-    () => false,
-  );
+/** Whether anything answers HTTP at `endpoint` now (a connection cut mid-answer, by a moto going away, is no). */
+async function answers(endpoint) {
+  try {
+    const res = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(1_000) });
+    await res.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Waits, bounded, until `endpoint` no longer answers; false if it still does after `ms`. */
 const goneWithin = (endpoint, ms) =>
