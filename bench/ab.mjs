@@ -11,23 +11,41 @@
 //   git worktree add /tmp/before HEAD~1 && (cd /tmp/before && npm ci && npm run build)
 //   npm run build && node bench/ab.mjs --rounds 5 before=/tmp/before after=.
 //
-// Options: --rounds N (3), --size BYTES (65536), --connections C (32), --duration S (8), --warmup S (20),
-// --env KEY=VALUE,... for every build (DURABILITY=fsync unless given), NAME=DIR@KEY=VALUE;... for one.
+// With --paired N, every build runs at once instead: each is warmed up, then they are measured in
+// turn for N cycles (order alternating), and each ratio is the median of the cycles' own ratios, with
+// their range. On a shared VM whose speed drifts over tens of seconds (nest-floor in three rounds
+// of one A/B: 1969, 1263, 1261 uploads/s), two loads a few seconds apart share the drift
+// that fresh-process rounds minutes apart do not:
+//
+//   node bench/ab.mjs --paired 10 --duration 3 --env DURABILITY=none floor=nest-floor service=.
+//
+// Options: --rounds N (3), --paired N (0: rounds), --size BYTES (65536), --connections C (32),
+// --duration S (8), --warmup S (20), --env KEY=VALUE,... for every build (DURABILITY=fsync unless
+// given), NAME=DIR@KEY=VALUE;... for one.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cpuMeter } from './lib/cpu.mjs';
-import { freePort, startNodeServer, stopChild } from './lib/proc.mjs';
+import { flushDirtyPages, freePort, startNodeServer, stopChild } from './lib/proc.mjs';
 import { getJson } from './lib/servers.mjs';
 import { SERVICE_ENTRY, serviceNodeArgs } from './lib/service-code.mjs';
-import { median } from './lib/stats.mjs';
+import { median, pairedRatios } from './lib/stats.mjs';
 import { runWrk, writeUploadTemplate } from './lib/wrk.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FLOOR = 'nest-floor';
 
 function parse(argv) {
-  const options = { rounds: 3, size: 64 * 1024, connections: 32, duration: 8, warmup: 20, env: { DURABILITY: 'fsync' }, builds: [] };
+  const options = {
+    rounds: 3,
+    paired: 0,
+    size: 64 * 1024,
+    connections: 32,
+    duration: 8,
+    warmup: 20,
+    env: { DURABILITY: 'fsync' },
+    builds: [],
+  };
   const pairs = (text, separator) =>
     Object.fromEntries(
       text
@@ -39,6 +57,7 @@ function parse(argv) {
     const arg = argv[i];
     const value = () => argv[++i] ?? '';
     if (arg === '--rounds') options.rounds = Number(value());
+    else if (arg === '--paired') options.paired = Number(value());
     else if (arg === '--size') options.size = Number(value());
     else if (arg === '--connections') options.connections = Number(value());
     else if (arg === '--duration') options.duration = Number(value());
@@ -69,7 +88,8 @@ async function settle(url, isFloor) {
   throw new Error(`${url} did not finish storing within 120 s`);
 }
 
-async function round(build, options, tmp) {
+/** Starts one build on a fresh storage root; `stop()` ends it and removes the root. */
+async function start(build, options, tmp) {
   const isFloor = build.dir === FLOOR;
   const storage = mkdtempSync(join(tmp, `${build.name}-`));
   const server = await startNodeServer({
@@ -80,26 +100,74 @@ async function round(build, options, tmp) {
     port: await freePort(),
     env: { NODE_ENV: 'production', LOG_LEVEL: 'warn', UPLOAD_DIR: storage, ...options.env, ...build.env },
   });
-  try {
-    const url = `${server.url}/uploads`;
-    const load = (tag, connections, durationS) =>
-      runWrk({ url, mode: 'upload', file: writeUploadTemplate(tmp, { url, size: options.size, tag }), connections, durationS });
-    await load(`warm-${build.name}-${Date.now()}`, options.connections, options.warmup);
-    await settle(server.url, isFloor);
-    const cpu = cpuMeter(server.pid);
-    const result = await load(`ab-${build.name}-${Date.now()}`, options.connections, options.duration);
-    await settle(server.url, isFloor);
-    const { userS, systemS } = cpu.split();
-    return {
-      perSecond: result.rps,
-      cpuMs: ((userS + systemS) * 1000) / result.acked,
-      p99: result.p99,
-      loadCpu: result.loadCpu,
-      errors: result.non2xx + result.errors,
-    };
-  } finally {
+  const stop = async () => {
     await stopChild(server.child);
     rmSync(storage, { recursive: true, force: true });
+  };
+  return { build, isFloor, server, stop };
+}
+
+/** wrk on `running` for `durationS`, then until it has stored everything: the figures of one load. */
+async function measure(running, options, tmp, durationS) {
+  const url = `${running.server.url}/uploads`;
+  const tag = `ab-${running.build.name}-${Date.now()}`;
+  // Dirty pages of earlier loads would otherwise be written back during this one, on its CPU.
+  await flushDirtyPages();
+  const cpu = cpuMeter(running.server.pid);
+  const result = await runWrk({
+    url,
+    mode: 'upload',
+    file: writeUploadTemplate(tmp, { url, size: options.size, tag }),
+    connections: options.connections,
+    durationS,
+  });
+  await settle(running.server.url, running.isFloor);
+  const { userS, systemS } = cpu.split();
+  return {
+    perSecond: result.rps,
+    cpuMs: ((userS + systemS) * 1000) / result.acked,
+    p99: result.p99,
+    loadCpu: result.loadCpu,
+    errors: result.non2xx + result.errors,
+  };
+}
+
+const show = (n, digits) => n.toFixed(digits);
+const line = (label, x) =>
+  `${label}: ${show(x.perSecond, 0)}/s, ${show(x.cpuMs, 3)} ms CPU per upload, p99 ${show(x.p99, 1)} ms, wrk ${show(x.loadCpu * 100, 0)}% of a core${x.errors ? `, ${x.errors} errors` : ''}`;
+
+/** Each round: every build in a fresh process, warmed up, measured once, stopped. */
+async function rounds(options, tmp, results) {
+  for (let r = 0; r < options.rounds; r++) {
+    for (const build of r % 2 ? [...options.builds].reverse() : options.builds) {
+      const running = await start(build, options, tmp);
+      try {
+        await measure(running, options, tmp, options.warmup);
+        const x = await measure(running, options, tmp, options.duration);
+        results.get(build.name).push(x);
+        console.log(line(`round ${r + 1} ${build.name}`, x));
+      } finally {
+        await running.stop();
+      }
+    }
+  }
+}
+
+/** Every build running at once, warmed up, then measured in turn, cycle after cycle (order alternating). */
+async function paired(options, tmp, results) {
+  const servers = [];
+  try {
+    for (const build of options.builds) servers.push(await start(build, options, tmp));
+    for (const running of servers) await measure(running, options, tmp, options.warmup);
+    for (let cycle = 0; cycle < options.paired; cycle++) {
+      for (const running of cycle % 2 ? [...servers].reverse() : servers) {
+        const x = await measure(running, options, tmp, options.duration);
+        results.get(running.build.name)[cycle] = x;
+        console.log(line(`cycle ${cycle + 1} ${running.build.name}`, x));
+      }
+    }
+  } finally {
+    for (const running of servers) await running.stop();
   }
 }
 
@@ -107,27 +175,25 @@ async function main() {
   const options = parse(process.argv.slice(2));
   const tmp = mkdtempSync(join(tmpdir(), 'stowage-ab-'));
   const results = new Map(options.builds.map((b) => [b.name, []]));
-  const show = (n, digits) => n.toFixed(digits);
   try {
-    for (let r = 0; r < options.rounds; r++) {
-      for (const build of r % 2 ? [...options.builds].reverse() : options.builds) {
-        const x = await round(build, options, tmp);
-        results.get(build.name).push(x);
-        console.log(
-          `round ${r + 1} ${build.name}: ${show(x.perSecond, 0)}/s, ${show(x.cpuMs, 3)} ms CPU per upload, p99 ${show(x.p99, 1)} ms, wrk ${show(x.loadCpu * 100, 0)}% of a core${x.errors ? `, ${x.errors} errors` : ''}`,
-        );
-      }
-    }
+    await (options.paired > 0 ? paired(options, tmp, results) : rounds(options, tmp, results));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`\nmedian of ${options.rounds}, ${options.size} B at c=${options.connections}, ${JSON.stringify(options.env)}`);
-  const first = options.builds[0].name;
-  const base = (key) => median(results.get(first).map((x) => x[key]));
+  const count = options.paired > 0 ? `${options.paired} cycles` : `${options.rounds} rounds`;
+  console.log(`\nmedian of ${count}, ${options.size} B at c=${options.connections}, ${JSON.stringify(options.env)}`);
+  const first = results.get(options.builds[0].name);
   for (const { name } of options.builds) {
-    const m = (key) => median(results.get(name).map((x) => x[key]));
+    const mine = results.get(name);
+    const m = (key) => median(mine.map((x) => x[key]));
+    // Paired: the median of the cycles' ratios, with their range; rounds: the ratio of the medians.
+    const ratio = (key) => {
+      if (options.paired === 0) return `${show(m(key) / median(first.map((x) => x[key])), 2)}×`;
+      const ratios = pairedRatios(first, mine, key);
+      return `${show(median(ratios), 2)}× [${show(Math.min(...ratios), 2)}–${show(Math.max(...ratios), 2)}]`;
+    };
     console.log(
-      `${name}: ${show(m('perSecond'), 0)}/s (${show(m('perSecond') / base('perSecond'), 2)}× ${first}), ${show(m('cpuMs'), 3)} ms CPU per upload (${show(m('cpuMs') / base('cpuMs'), 2)}×), p99 ${show(m('p99'), 1)} ms`,
+      `${name}: ${show(m('perSecond'), 0)}/s (${ratio('perSecond')} ${options.builds[0].name}), ${show(m('cpuMs'), 3)} ms CPU per upload (${ratio('cpuMs')}), p99 ${show(m('p99'), 1)} ms`,
     );
   }
 }

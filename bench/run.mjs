@@ -86,7 +86,7 @@ async function runPlan() {
     const t0 = Date.now();
     const thaw = await isolate(ctx, s);
     try {
-      const line = await task.fn(ctx, s);
+      const line = await task.fn(ctx, s, task.run);
       log(`${head} ${line}  (${((Date.now() - t0) / 1000).toFixed(1)} s, settling ${(s.lastSettleMs / 1000).toFixed(1)} s)`);
     } catch (err) {
       ctx.problems.push(`${s.def.label}, ${task.label} run ${task.run}: ${err.message}`);

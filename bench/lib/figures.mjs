@@ -111,11 +111,11 @@ async function measureLarge(ctx, s) {
   return `${fmt(r.mbps, 0)} MB/s, RSS +${fmt((memory.peak - memory.start) / MiB, 0)} MiB (peak ${fmt(memory.peak / MiB, 0)} MiB)${check.lost ? ', DATA MISSING' : ''}${ok ? '' : `, HTTP ${r.status}`}`;
 }
 
-async function measureMany(ctx, s, size, connections) {
+async function measureMany(ctx, s, size, connections, run) {
   const r = await uploadLoad(ctx, s, { size, connections, durationS: ctx.config.durationS });
   const { check, fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
   await freeBaselineDisk(s, fresh);
-  record(s, `many:${size}:${connections}`, r);
+  record(s, `many:${size}:${connections}`, { ...r, run }); // the run pairs it with the other servers' (report-view)
   if (r.non2xx) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} answers ≥ 400`);
   if (r.errors) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.errors} request errors (${r.timeouts} timeouts)`);
   return `${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, CPU ${fmt(r.cpuPerUploadMs, 3)} ms/upload (server ${pct(r.serverCpu)}, wrk ${pct(r.loadCpu)} of a core), non-2xx ${r.non2xx}, errors ${r.errors}${check.lost ? ', DATA MISSING' : ''}`;
@@ -142,7 +142,7 @@ export const isDurabilityFigure = (config, size, c) => config.durabilityFigures.
 /**
  * The per-server measurements of `config.figures` for the servers in `keys`, in order. The plan also
  * decides which servers are started: one no task names is not needed.
- * @returns {{ key: string, run: number, group: string, label: string, fn: (ctx, s) => Promise<string> }[]}
+ * @returns {{ key: string, run: number, group: string, label: string, fn: (ctx, s, run: number) => Promise<string> }[]}
  */
 export function buildPlan(config, keys) {
   const plan = [];
@@ -166,7 +166,7 @@ export function buildPlan(config, keys) {
       for (const c of config.concurrencies) {
         const keys = [...main];
         if (has('service-none') && isDurabilityFigure(config, size, c)) keys.push('service-none');
-        add('many', `${formatSize(size)} c=${c}`, keys, (ctx, s) => measureMany(ctx, s, size, c));
+        add('many', `${formatSize(size)} c=${c}`, keys, (ctx, s, run) => measureMany(ctx, s, size, c, run));
       }
     }
   }

@@ -3,7 +3,7 @@
 // same run.
 import { FIGURES } from './options.mjs';
 import { medians } from './report-format.mjs';
-import { sum } from './stats.mjs';
+import { median, pairedRatios, sum } from './stats.mjs';
 
 export const MANY_FIELDS = ['rps', 'p50', 'p99', 'cpuPerUploadMs', 'serverCpu', 'loadCpu'];
 
@@ -51,6 +51,23 @@ export function reportView(results) {
       errors: sum((runs ?? []).map((r) => r.errors)),
     };
   };
+  /**
+   * `k`'s many-uploads figure over `ref`'s, run by run (the two were measured back to back in each
+   * run), then the median of those ratios: drift of a shared machine between runs cancels out.
+   * Results saved before runs were numbered are paired in order.
+   */
+  const manyRatio = (k, ref, size, c, field) => {
+    const byRun = (runs = []) => new Map(runs.map((r, i) => [r.run ?? i + 1, r]));
+    const [mine, theirs] = [k, ref].map((key) => byRun(servers[key]?.figures[`many:${size}:${c}`]));
+    const runs = [...mine.keys()].filter((run) => theirs.has(run));
+    return median(
+      pairedRatios(
+        runs.map((run) => theirs.get(run)),
+        runs.map((run) => mine.get(run)),
+        field,
+      ),
+    );
+  };
   const stored = (k) => ({
     ...medians(servers[k]?.figures.stored, ['p50', 'p99', 'observedP50', 'observedP99']),
     samples: sum((servers[k]?.figures.stored ?? []).map((r) => r.samples)),
@@ -78,6 +95,7 @@ export function reportView(results) {
     idle,
     idleLater,
     many,
+    manyRatio,
     stored,
     scale,
     tus: results.tus,

@@ -33,6 +33,8 @@ export function renderMarkdown(results, { note } = {}) {
     if (!v.rankable(ref)) return 'n/a';
     return show(value / refValue, value, refValue);
   };
+  /** `rel` for many uploads: the ratio is taken run by run, then the median (report-view's manyRatio). */
+  const relMany = (k, size, c, field) => rel(NEST, k, v.manyRatio(k, NEST, size, c, field), 1);
 
   const largeLabel = formatSize(config.largeSize);
   const out = [
@@ -48,7 +50,7 @@ export function renderMarkdown(results, { note } = {}) {
     );
   } else {
     out.push(
-      `Median of ${config.runs} run(s) per figure, ${config.durationS} s per load figure${config.largeIsReduced ? `; **large file ${largeLabel}, not 1 GiB**` : ''}. Ratios compare figures measured in the same run: the service's per-upload figures with nest-floor, the large upload's speed with raw-stream, the scale figures with the same figures on a store of 1,000 uploads.`,
+      `Median of ${config.runs} run(s) per figure, ${config.durationS} s per load figure${config.largeIsReduced ? `; **large file ${largeLabel}, not 1 GiB**` : ''}. Ratios compare figures measured in the same run: the service's per-upload figures with nest-floor, the large upload's speed with raw-stream, the scale figures with the same figures on a store of 1,000 uploads.${config.runs > 1 ? ' A per-upload ratio to nest-floor (req/s, p99, CPU per upload) is taken run by run, where the two servers were loaded one after the other, and the median of those ratios is shown: a shared machine whose speed drifts between runs slows both halves of a pair alike.' : ''}`,
     );
   }
   out.push('');
@@ -147,7 +149,6 @@ export function renderMarkdown(results, { note } = {}) {
     let wrkPeak = 0;
     for (const size of config.sizes) {
       for (const c of config.concurrencies) {
-        const ref = v.many(NEST, size, c);
         for (const k of order) {
           const f = v.many(k, size, c);
           if (!f.runs) continue;
@@ -157,12 +158,12 @@ export function renderMarkdown(results, { note } = {}) {
             String(c),
             servers[k].label,
             withRange(f, 'rps'),
-            rel(NEST, k, f.rps, ref.rps),
+            relMany(k, size, c, 'rps'),
             ms(f.p50),
             ms(f.p99),
-            rel(NEST, k, f.p99, ref.p99),
+            relMany(k, size, c, 'p99'),
             num(f.cpuPerUploadMs, 3),
-            rel(NEST, k, f.cpuPerUploadMs, ref.cpuPerUploadMs),
+            relMany(k, size, c, 'cpuPerUploadMs'),
             pct(f.serverCpu),
             pct(f.loadCpu),
             String(f.non2xx),
@@ -189,7 +190,7 @@ export function renderMarkdown(results, { note } = {}) {
     ];
     out.push(table(header, rows), '');
     out.push(
-      `wrk (one thread, \`c\` keep-alive connections) posts a prebuilt multipart upload for the given time, each with its own file name; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are wrk's own histogram of all completed requests (non-2xx must be 0), in ms${config.runs > 1 ? ', medians over the runs' : ''}. CPU/upload: the server process's CPU time (user + system, all threads, from /proc) from the start of the load until it has stored everything, per acknowledged upload. server CPU % and wrk CPU %: each process's CPU over the load, in % of one core; wrk's own reached ${pct(wrkPeak)}% at most in this run.`,
+      `wrk (one thread, \`c\` keep-alive connections) posts a prebuilt multipart upload for the given time, each with its own file name; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are wrk's own histogram of all completed requests (non-2xx must be 0), in ms${config.runs > 1 ? ', medians over the runs' : ''}. × nest-floor: the median of the run-by-run ratios, so it need not equal the ratio of the medians shown. CPU/upload: the server process's CPU time (user + system, all threads, from /proc) from the start of the load until it has stored everything, per acknowledged upload. server CPU % and wrk CPU %: each process's CPU over the load, in % of one core; wrk's own reached ${pct(wrkPeak)}% at most in this run.`,
       '',
     );
   });

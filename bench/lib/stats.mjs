@@ -52,3 +52,19 @@ export function formatSize(bytes) {
   }
   return `${bytes} B`;
 }
+
+/**
+ * Ratios of `key` between two servers measured in the same cycles (`a[i]` and `b[i]` ran back to
+ * back): b / a per cycle, skipping cycles where either figure is missing. On a shared machine whose
+ * speed drifts over tens of seconds, a pair measured seconds apart shares the drift, so the median of
+ * these ratios is steadier than the ratio of two medians taken minutes apart.
+ */
+export function pairedRatios(a, b, key) {
+  const ratios = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]?.[key];
+    const y = b[i]?.[key];
+    if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y) && x > 0) ratios.push(y / x);
+  }
+  return ratios;
+}

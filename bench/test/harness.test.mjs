@@ -14,7 +14,7 @@ import { freePort, startNodeServer, stopAll, stopChild } from '../lib/proc.mjs';
 import { readProcessState } from '../lib/cpu.mjs';
 import { isolate } from '../lib/servers.mjs';
 import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY, serviceNodeArgs } from '../lib/service-code.mjs';
-import { formatSize, median, parseSize, percentile } from '../lib/stats.mjs';
+import { formatSize, median, pairedRatios, parseSize, percentile } from '../lib/stats.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(os.tmpdir(), 'stowage-bench-test-'));
@@ -105,6 +105,16 @@ describe('stats', () => {
     assert.equal(median([4, 1, 3, 2]), 2.5);
     assert.equal(median([undefined, 5, NaN]), 5);
     assert.equal(median([]), undefined);
+  });
+
+  it('pairs figures by cycle: a drift that slows both servers of a cycle leaves their ratio alone', () => {
+    // The machine runs at full speed, then half, then full: each cycle's pair shares its speed.
+    const floor = [{ rps: 2000 }, { rps: 1000 }, { rps: 2000 }, { rps: undefined }];
+    const service = [{ rps: 1800 }, { rps: 900 }, { rps: 1800 }, { rps: 1700 }];
+    assert.deepEqual(pairedRatios(floor, service, 'rps'), [0.9, 0.9, 0.9]);
+    // The ratio of medians, what unpaired rounds give, depends on which cycles were slow.
+    assert.equal(median(service.map((x) => x.rps)) / median(floor.map((x) => x.rps)), 0.875);
+    assert.deepEqual(pairedRatios([{ rps: 0 }], [{ rps: 5 }], 'rps'), []);
   });
 
   it('parses and prints sizes in binary units', () => {
