@@ -8,7 +8,7 @@ import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { buildPlan, measureIdle, measureScaleOut, warmup } from './lib/figures.mjs';
-import { cpuProbe, fsyncProbe, machineFacts } from './lib/machine.mjs';
+import { cpuProbe, createProbe, fsyncProbe, machineFacts } from './lib/machine.mjs';
 import { USAGE, UsageError, isPartial, parseOptions } from './lib/options.mjs';
 import { flushDirtyPages, runCommand, stopAll } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
@@ -50,7 +50,7 @@ const tusWanted = serviceWanted('tus');
 const s3Wanted = serviceWanted('s3');
 
 /** What the measuring modules share: the config, the per-server state and the problems they book. */
-const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log };
+const ctx = { root: ROOT, config, tmpRoot: temp.dir, state: new Map(), problems: [], log, createCosts: [] };
 
 /** `npm run build`; resolves why the service cannot be measured, or undefined. */
 async function build() {
@@ -83,11 +83,15 @@ async function runPlan() {
       continue;
     }
     await flushDirtyPages();
+    const createUs = createProbe(temp.dir);
+    ctx.createCosts.push(createUs);
     const t0 = Date.now();
     const thaw = await isolate(ctx, s);
     try {
       const line = await task.fn(ctx, s, task.run);
-      log(`${head} ${line}  (${((Date.now() - t0) / 1000).toFixed(1)} s, settling ${(s.lastSettleMs / 1000).toFixed(1)} s)`);
+      log(
+        `${head} ${line}  (${((Date.now() - t0) / 1000).toFixed(1)} s, settling ${(s.lastSettleMs / 1000).toFixed(1)} s, file create ${createUs.toFixed(0)} µs)`,
+      );
     } catch (err) {
       ctx.problems.push(`${s.def.label}, ${task.label} run ${task.run}: ${err.message}`);
       log(`${head} ERROR ${err.message}`);
@@ -189,6 +193,7 @@ async function main() {
   machine.loadEnd = os.loadavg();
   machine.cpuEnd = cpuProbe();
   machine.fsyncEnd = await fsyncProbe(temp.dir);
+  machine.createCosts = ctx.createCosts;
   const results = {
     machine,
     config: { ...config, servers: options.servers.map((d) => d.key) },

@@ -1,12 +1,13 @@
 // Facts about the machine and the code under test, for the report's Machine table.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statfsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
 import process from 'node:process';
 import { num, table } from './report-format.mjs';
+import { median } from './stats.mjs';
 
 const FS_TYPES = {
   0xef53: 'ext2/3/4',
@@ -103,6 +104,23 @@ export async function fsyncProbe(dir, { ms = 1000, concurrency = 4 } = {}) {
   }
 }
 
+/**
+ * Kernel CPU (µs) to create one empty file in a new directory under `dir`: `files` creations, timed
+ * with this process's system CPU. Every server creates a file per upload, and on the VMs this bench
+ * has run on this cost moved between about 20 and 900 µs within minutes, machine-wide: it can
+ * decide a run's figures by itself, so the harness reads it before each task.
+ */
+export function createProbe(dir, { files = 200 } = {}) {
+  const probeDir = mkdtempSync(join(dir, 'create-probe-'));
+  try {
+    const before = process.cpuUsage().system;
+    for (let i = 0; i < files; i++) closeSync(openSync(join(probeDir, String(i)), 'wx'));
+    return (process.cpuUsage().system - before) / files;
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+}
+
 /** The report's Machine section, as lines; `elapsedS` is the run's wall time. */
 export function machineSection(machine, elapsedS) {
   const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '—');
@@ -131,6 +149,14 @@ export function machineSection(machine, elapsedS) {
                 `${num(machine.fsyncStart, 0)} → ${num(machine.fsyncEnd, 0)}`,
               ],
             ]),
+        ...(machine.createCosts?.length
+          ? [
+              [
+                'Kernel CPU to create one file (µs), read before each task: median (lowest–highest)',
+                `${num(median(machine.createCosts), 0)} (${num(Math.min(...machine.createCosts), 0)}–${num(Math.max(...machine.createCosts), 0)})`,
+              ],
+            ]
+          : []),
         ['Service code', machine.commit ?? 'unknown (no git)'],
         ['Wall time of the run', `${elapsedS.toFixed(0)} s`],
       ],

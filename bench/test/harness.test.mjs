@@ -1,6 +1,6 @@
 // Tests of the bench harness itself (not of the service): `node --test bench/test/`.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +13,7 @@ import { BOUNDARY, CONTENT_TYPE, envelope, payloadPattern, smallBody } from '../
 import { freePort, startNodeServer, stopAll, stopChild } from '../lib/proc.mjs';
 import { readProcessState } from '../lib/cpu.mjs';
 import { isolate } from '../lib/servers.mjs';
+import { createProbe } from '../lib/machine.mjs';
 import { DISK_STORAGE, RECORD_REPOSITORY, SERVICE_ENTRY, WORKER_ENTRY, serviceNodeArgs } from '../lib/service-code.mjs';
 import { formatSize, median, pairedRatios, parseSize, percentile } from '../lib/stats.mjs';
 
@@ -126,6 +127,15 @@ describe('stats', () => {
     assert.equal(formatSize(65536), '64 KiB');
     assert.equal(formatSize(1024 ** 3), '1 GiB');
     assert.equal(formatSize(1000), '1000 B');
+  });
+});
+
+describe('machine probes', () => {
+  it('reads the kernel CPU of a file creation and leaves nothing behind', () => {
+    const dir = mkdtempSync(join(tmp, 'probe-'));
+    const us = createProbe(dir, { files: 50 });
+    assert.ok(Number.isFinite(us) && us >= 0, `got ${us}`);
+    assert.deepEqual(readdirSync(dir), []);
   });
 });
 

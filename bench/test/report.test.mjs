@@ -347,6 +347,16 @@ describe('report: sections', () => {
     assert.ok(!unprobed.includes('made durable per second'));
   });
 
+  it('shows what creating a file cost the kernel before the tasks, when it was read', () => {
+    const probed = results();
+    probed.machine.createCosts = [22.4, 880, 31, 405.2];
+    assert.match(
+      renderMarkdown(probed),
+      /\| Kernel CPU to create one file \(µs\), read before each task: median \(lowest–highest\) \| 218 \(22–880\) \|/,
+    );
+    assert.ok(!renderMarkdown(results()).includes('Kernel CPU to create one file'));
+  });
+
   it('can carry a note, e.g. that a run was made on a busy machine', () => {
     assert.match(renderMarkdown(results(), { note: 'Development run.' }), /^> \*\*Development run\.\*\*$/m);
   });
