@@ -19,6 +19,9 @@
 //
 //   node bench/ab.mjs --paired 10 --duration 3 --env DURABILITY=none floor=nest-floor service=.
 //
+// TMPDIR=/dev/shm puts every build's storage on tmpfs: the file system's own costs (creating a file
+// took 20 to 900 µs of kernel CPU on one VM, moving within minutes) are then out of the comparison.
+//
 // Options: --rounds N (3), --paired N (0: rounds), --size BYTES (65536), --connections C (32),
 // --duration S (8), --warmup S (20), --env KEY=VALUE,... for every build (DURABILITY=fsync unless
 // given), NAME=DIR@KEY=VALUE;... for one.
