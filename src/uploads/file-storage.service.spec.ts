@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { EventEmitterModule, EventEmitter2 } from '@nestjs/event-emitter';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { LoggingModule, PinoLoggerService } from '../app/logging/logging.module.js';
-import { UPLOAD_RECORD_REPOSITORY } from '../records/upload-record-repository.interface.js';
+import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND } from '../storage/storage-backend.interface.js';
 import { StorageError } from '../domain/errors/storage.error.js';
@@ -20,6 +21,8 @@ import { UploadEventsPublisher } from './events/upload-events.publisher.js';
 import type { UploadRecord } from '../domain/upload-record.js';
 import { RESOLVED_UPLOADS_OPTIONS } from './module/uploads.constants.js';
 import { resolveUploadsOptions } from './module/uploads.options.js';
+
+type TransitionArgs = Parameters<UploadRecordRepository['transition']>;
 
 /** A transport that only records what it was given: these tests drive `process()` themselves. */
 class RecordingTransport implements TaskTransport {
@@ -187,6 +190,52 @@ describe('FileStorageService', () => {
 
     expect(backend.started).toEqual([event.uploadId]);
     expect(emitted.filter((e) => e.eventName === 'file.stored')).toHaveLength(1);
+  });
+
+  it('places the bytes while the processing mark is still being written, and marks stored after both', async () => {
+    const event = await receive('side by side');
+    // A non-durable write held back, as one queued behind the record store's flush would be.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transition = records.transition.bind(records);
+    jest.spyOn(records, 'transition').mockImplementation(async (...[id, from, patch, options]: TransitionArgs) => {
+      if (options?.durable === false) await held;
+      return transition(id, from, patch);
+    });
+
+    const put = backend.put.bind(backend);
+    const placed = new Promise<void>((resolve) => {
+      jest.spyOn(backend, 'put').mockImplementation(async (...args: Parameters<typeof put>) => {
+        await put(...args);
+        resolve();
+      });
+    });
+
+    const storing = sut.process(event, 1);
+    await placed; // never, were the bytes placed only after the mark
+
+    expect(backend.objects.get(event.uploadId)?.toString()).toBe('side by side');
+    expect(await records.get(event.uploadId)).toMatchObject({ status: 'received' });
+    release();
+    await storing;
+    expect(await records.get(event.uploadId)).toMatchObject({ status: 'stored', attempts: 1 });
+    expect(emitted.map((e) => e.eventName)).toEqual(['file.stored']);
+  });
+
+  it('leaves no bytes behind for an upload deleted while they were being placed', async () => {
+    const event = await receive('gone soon');
+    const transition = records.transition.bind(records);
+    jest.spyOn(records, 'transition').mockImplementation(async (...[id, from, patch, options]: TransitionArgs) => {
+      if (options?.durable === false) await records.delete(id);
+      return transition(id, from, patch);
+    });
+
+    await sut.process(event, 1);
+    await flush();
+
+    expect(backend.objects.has(event.uploadId)).toBe(false);
+    expect(await records.get(event.uploadId)).toBeUndefined();
+    expect(emitted).toEqual([]);
   });
 
   it('hands its own file.received to the transport in the same turn, instead of storing inline', async () => {

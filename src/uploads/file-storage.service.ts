@@ -93,16 +93,25 @@ export class FileStorageService implements OnModuleInit {
 
   /** Idempotent: running it again after a crash at any point leaves exactly one verified copy. */
   async store(task: StorageTask, attempt = 1): Promise<void> {
-    // Not durable: a crash that loses it leaves `received`, and recovery runs this again.
-    const started = await this.records.transition(
-      task.uploadId,
-      UNSETTLED_STATUSES,
-      { status: 'processing', attempts: attempt },
-      { durable: false },
-    );
-    if (!started.ok) return; // deleted, or already settled by an earlier run
+    const current = await this.records.get(task.uploadId);
+    if (!current || !UNSETTLED_STATUSES.includes(current.status)) return; // deleted, or already settled by an earlier run
 
-    const moved = await this.place(task);
+    // The `processing` mark and the placing of the bytes run at once: nothing in one waits for the
+    // other, and with DURABILITY=fsync the mark's commit can queue behind the record store's last
+    // flush for about as long as the placing takes. The mark is not durable: a crash that loses it
+    // leaves `received`, and recovery runs this again.
+    const [started, placed] = await Promise.allSettled([
+      this.records.transition(task.uploadId, UNSETTLED_STATUSES, { status: 'processing', attempts: attempt }, { durable: false }),
+      this.place(task),
+    ]);
+    if (started.status === 'rejected') throw started.reason;
+    if (!started.value.ok) {
+      // Deleted or settled meanwhile (a failed placing included): a deleted upload leaves no bytes behind.
+      if (!started.value.current) await this.backend.delete(task.uploadId);
+      return;
+    }
+    if (placed.status === 'rejected') throw placed.reason;
+    const moved = placed.value;
 
     const stored = await this.records.transition(task.uploadId, ['processing'], {
       status: 'stored',
