@@ -5,7 +5,11 @@ import { FileFailedEvent } from '../domain/events/file-failed.event.js';
 import { FileReceivedEvent } from '../domain/events/file-received.event.js';
 import { FileStoredEvent } from '../domain/events/file-stored.event.js';
 import { UNSETTLED_STATUSES } from '../domain/upload-record.js';
-import { UPLOAD_RECORD_REPOSITORY, type UploadRecordRepository } from '../records/upload-record-repository.interface.js';
+import {
+  UPLOAD_RECORD_REPOSITORY,
+  type TransitionResult,
+  type UploadRecordRepository,
+} from '../records/upload-record-repository.interface.js';
 import { StagingArea } from '../storage/staging-area.js';
 import { STORAGE_BACKEND, type StorageBackend } from '../storage/storage-backend.interface.js';
 import { TASK_TRANSPORT, type StorageTask, type TaskTransport } from '../tasks/task-transport.interface.js';
@@ -105,11 +109,7 @@ export class FileStorageService implements OnModuleInit {
       this.place(task),
     ]);
     if (started.status === 'rejected') throw started.reason;
-    if (!started.value.ok) {
-      // Deleted or settled meanwhile (a failed placing included): a deleted upload leaves no bytes behind.
-      if (!started.value.current) await this.backend.delete(task.uploadId);
-      return;
-    }
+    if (!started.value.ok) return this.refused(task, started.value); // a failed placing included
     if (placed.status === 'rejected') throw placed.reason;
     const moved = placed.value;
 
@@ -118,11 +118,7 @@ export class FileStorageService implements OnModuleInit {
       storedAt: new Date().toISOString(),
       error: undefined,
     });
-    if (!stored.ok) {
-      // Deleted while we were copying: do not leave orphaned bytes behind.
-      if (!stored.current) await this.backend.delete(task.uploadId);
-      return;
-    }
+    if (!stored.ok) return this.refused(task, stored);
     if (!moved) await this.staging.discard(task.uploadId);
     this.logger.log({
       msg: 'upload stored',
@@ -133,6 +129,14 @@ export class FileStorageService implements OnModuleInit {
       attempt,
     });
     this.events.publish(FileStoredEvent.fromRecord(stored.record));
+  }
+
+  /**
+   * A transition refused while the bytes were being placed: the upload was settled by another run, or
+   * deleted, and then the bytes just placed must not be left behind.
+   */
+  private async refused(task: StorageTask, result: Extract<TransitionResult, { ok: false }>): Promise<void> {
+    if (!result.current) await this.backend.delete(task.uploadId);
   }
 
   /**
