@@ -6,8 +6,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
 import process from 'node:process';
-import { num, table } from './report-format.mjs';
-import { median } from './stats.mjs';
+import { medians, num, table, withRange } from './report-format.mjs';
 
 const FS_TYPES = {
   0xef53: 'ext2/3/4',
@@ -153,7 +152,13 @@ export function machineSection(machine, elapsedS) {
           ? [
               [
                 'Kernel CPU to create one file (µs), read before each task: median (lowest–highest)',
-                `${num(median(machine.createCosts), 0)} (${num(Math.min(...machine.createCosts), 0)}–${num(Math.max(...machine.createCosts), 0)})`,
+                withRange(
+                  medians(
+                    machine.createCosts.map((us) => ({ us })),
+                    ['us'],
+                  ),
+                  'us',
+                ),
               ],
             ]
           : []),

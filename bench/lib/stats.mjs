@@ -64,7 +64,7 @@ export function pairedRatios(a, b, key) {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i]?.[key];
     const y = b[i]?.[key];
-    if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y) && x > 0) ratios.push(y / x);
+    if (Number.isFinite(x) && Number.isFinite(y) && x > 0) ratios.push(y / x);
   }
   return ratios;
 }
