@@ -10,12 +10,13 @@ const UPLOAD_ID = /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 
 /**
  * Headers that carry credentials. Request lines log no headers at all; these paths are censored as
- * well, in case an object with headers reaches a log line some other way.
+ * well, in case an object with headers reaches a log line some other way (an HTTP client's error,
+ * say). `req` and `res` are not among the roots: their serializers below keep a few named fields
+ * and never headers, and a redacted root costs every line that has it a selective copy of the
+ * object (about 6.5 KB and 10 µs per request line, measured with pino 10).
  */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
-export const REDACTED_PATHS = ['req', 'res', 'err', 'request', 'response'].flatMap((root) =>
-  SECRET_HEADERS.map((h) => `${root}.headers["${h}"]`),
-);
+export const REDACTED_PATHS = ['err', 'request', 'response'].flatMap((root) => SECRET_HEADERS.map((h) => `${root}.headers["${h}"]`));
 
 /** Reuses a sane incoming X-Request-Id, otherwise makes one, and echoes it on the response. */
 export function requestId(req: IncomingMessage, res: ServerResponse): string {
