@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
+import { withoutUndefined } from './without-undefined.js';
 
 /** One log line's fields: a message, a stable `event` name, ids, and `err` for an error. */
 export interface LogFields {
@@ -42,7 +43,7 @@ export class StructuredLogger {
   }
 
   private write(level: Level, fields: LogFields): void {
-    const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as LogFields;
+    const present = withoutUndefined(fields);
     if (!printsText()) {
       this.logger[level](present);
       return;
