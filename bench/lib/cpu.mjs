@@ -38,10 +38,10 @@ export function parseStatTicks(text) {
   return { user, system };
 }
 
-/** The text of `pid`'s /proc/<pid>/stat; undefined once the process is gone. */
-function readStat(pid) {
+/** The text of /proc/<entry>/stat (`entry`: a pid, or `<pid>/task/<tid>` for one thread); undefined once it is gone. */
+function readStat(entry) {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${entry}/stat`, 'utf8');
   } catch {
     return undefined;
   }
@@ -50,6 +50,12 @@ function readStat(pid) {
 /** utime and stime of `pid` in clock ticks; undefined once the process is gone. */
 export function readCpuSplit(pid) {
   const text = readStat(pid);
+  return text === undefined ? undefined : parseStatTicks(text);
+}
+
+/** utime and stime of one thread (`tid`) of `pid`, in clock ticks; undefined once it is gone. */
+export function readThreadCpuSplit(pid, tid) {
+  const text = readStat(`${pid}/task/${tid}`);
   return text === undefined ? undefined : parseStatTicks(text);
 }
 
@@ -68,15 +74,20 @@ export function readCpuTicks(pid) {
 /**
  * Starts counting `pid`'s CPU now. `seconds()` is the CPU time used since; `split()` the same as
  * { userS, systemS } (time in the kernel for the process: syscalls, page faults, the writeback an
- * fsync does in its caller's context). Both undefined once the process is gone.
+ * fsync does in its caller's context), plus `mainS`, what of it the main thread (the event loop)
+ * used: the rest is V8's helper threads (garbage collection, compilation), libuv's pool and other
+ * native threads. Undefined once the process is gone.
  */
 export function cpuMeter(pid) {
   const start = readCpuSplit(pid);
+  const mainStart = readThreadCpuSplit(pid, pid);
   const split = () => {
     const now = readCpuSplit(pid);
-    if (!start || !now) return undefined;
+    const mainNow = readThreadCpuSplit(pid, pid);
+    if (!start || !now || !mainStart || !mainNow) return undefined;
     const hz = clockTicksPerSecond();
-    return { userS: (now.user - start.user) / hz, systemS: (now.system - start.system) / hz };
+    const mainTicks = mainNow.user + mainNow.system - mainStart.user - mainStart.system;
+    return { userS: (now.user - start.user) / hz, systemS: (now.system - start.system) / hz, mainS: mainTicks / hz };
   };
   return {
     split,

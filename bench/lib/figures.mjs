@@ -37,7 +37,7 @@ export async function uploadLoad(ctx, s, { size, connections, durationS }) {
   const r = await runWrk({ url, mode: 'upload', file: template, connections, durationS });
   const serverCpuLoadS = cpu.seconds();
   await settle(ctx, s);
-  const { userS, systemS } = cpu.split() ?? {};
+  const { userS, systemS, mainS } = cpu.split() ?? {};
   const serverCpuS = userS + systemS;
   return {
     ...r,
@@ -47,6 +47,8 @@ export async function uploadLoad(ctx, s, { size, connections, durationS }) {
 
     serverCpu: serverCpuLoadS / r.seconds, // share of one core while the load ran
     cpuPerUploadMs: r.acked > 0 ? (serverCpuS * 1000) / r.acked : undefined,
+    // Of it, the main thread's (the event loop); the rest is V8's GC and compiler threads, libuv's pool, LMDB's writer.
+    mainCpuPerUploadMs: r.acked > 0 ? (mainS * 1000) / r.acked : undefined,
   };
 }
 

@@ -5,7 +5,7 @@ import { FIGURES } from './options.mjs';
 import { medians } from './report-format.mjs';
 import { median, pairedRatios, sum } from './stats.mjs';
 
-export const MANY_FIELDS = ['rps', 'p50', 'p99', 'cpuPerUploadMs', 'serverCpu', 'loadCpu'];
+export const MANY_FIELDS = ['rps', 'p50', 'p99', 'cpuPerUploadMs', 'mainCpuPerUploadMs', 'serverCpu', 'loadCpu'];
 
 /** Flat figures of one start of the service on a seeded store (scale.mjs records them nested). */
 const scaleRun = (r) => ({

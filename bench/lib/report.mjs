@@ -164,6 +164,7 @@ export function renderMarkdown(results, { note } = {}) {
             relMany(k, size, c, 'p99'),
             num(f.cpuPerUploadMs, 3),
             relMany(k, size, c, 'cpuPerUploadMs'),
+            num(f.mainCpuPerUploadMs, 3),
             pct(f.serverCpu),
             pct(f.loadCpu),
             String(f.non2xx),
@@ -183,6 +184,7 @@ export function renderMarkdown(results, { note } = {}) {
       'p99 × nest-floor',
       'CPU/upload (ms)',
       'CPU × nest-floor',
+      'main thread CPU/upload (ms)',
       'server CPU %',
       'wrk CPU %',
       'non-2xx',
@@ -190,7 +192,7 @@ export function renderMarkdown(results, { note } = {}) {
     ];
     out.push(table(header, rows), '');
     out.push(
-      `wrk (one thread, \`c\` keep-alive connections) posts a prebuilt multipart upload for the given time, each with its own file name; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are wrk's own histogram of all completed requests (non-2xx must be 0), in ms${config.runs > 1 ? ', medians over the runs' : ''}. × nest-floor: the median of the run-by-run ratios, so it need not equal the ratio of the medians shown. CPU/upload: the server process's CPU time (user + system, all threads, from /proc) from the start of the load until it has stored everything, per acknowledged upload. server CPU % and wrk CPU %: each process's CPU over the load, in % of one core; wrk's own reached ${pct(wrkPeak)}% at most in this run.`,
+      `wrk (one thread, \`c\` keep-alive connections) posts a prebuilt multipart upload for the given time, each with its own file name; req/s counts 2xx answers${config.runs > 1 ? ' (median, with the lowest and highest run in brackets)' : ''}. Latencies are wrk's own histogram of all completed requests (non-2xx must be 0), in ms${config.runs > 1 ? ', medians over the runs' : ''}. × nest-floor: the median of the run-by-run ratios, so it need not equal the ratio of the medians shown. CPU/upload: the server process's CPU time (user + system, all threads, from /proc) from the start of the load until it has stored everything, per acknowledged upload; main thread: what of it the event loop's thread used, the rest being V8's garbage-collection and compiler threads, libuv's pool and, in the service, LMDB's writer. server CPU % and wrk CPU %: each process's CPU over the load, in % of one core; wrk's own reached ${pct(wrkPeak)}% at most in this run.`,
       '',
     );
   });

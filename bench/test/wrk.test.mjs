@@ -2,11 +2,13 @@
 // the CPU accounting from /proc. `node --test bench/test/`; the wrk runs need wrk on PATH.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import busboy from 'busboy';
 import { clockTicksPerSecond, cpuMeter, parseStatTicks, readCpuTicks } from '../lib/cpu.mjs';
 import { CONTENT_TYPE, envelope, payloadPattern } from '../lib/multipart.mjs';
@@ -225,6 +227,24 @@ describe('CPU accounting from /proc', () => {
     assert.ok(Math.abs(used - spent()) < 0.05, `measured ${used} s, node says ${spent()} s`);
     assert.ok(readCpuTicks(process.pid) > before);
     assert.equal(readCpuTicks(2 ** 30), undefined); // no such process
+  });
+
+  it("tells the main thread's CPU from the other threads'", async () => {
+    const meter = cpuMeter(process.pid);
+    // First a worker thread burns at least 0.5 s while this (main) thread waits, then this thread
+    // burns 0.1 s once the worker is gone.
+    const worker = new Worker(
+      'const s = process.cpuUsage(); while (process.cpuUsage(s).user < 500000); require("node:worker_threads").parentPort.postMessage(0);',
+      { eval: true },
+    );
+    await once(worker, 'message');
+    await worker.terminate();
+    const start = process.cpuUsage();
+    while (process.cpuUsage(start).user < 100_000);
+    const { userS, systemS, mainS } = meter.split();
+    // Clock ticks are 10 ms, and starting a worker (an isolate of its own) costs both threads 0.1-0.2 s more.
+    assert.ok(mainS >= 0.09 && mainS < 0.4, `main thread ${mainS} s`);
+    assert.ok(userS + systemS - mainS >= 0.45, `other threads ${userS + systemS - mainS} s`);
   });
 
   it('matches what the kernel reports for this process', () => {
