@@ -57,8 +57,8 @@ export async function warmup(ctx, s) {
   const size = 64 * KiB;
   const connections = 8;
   const r = await uploadLoad(ctx, s, { size, connections, durationS: ctx.config.warmupS });
-  const { fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
-  await freeBaselineDisk(s, fresh);
+  await verify(s, { acked: r.acked, size, inFlight: connections });
+  await freeBaselineDisk(s);
 }
 
 /**
@@ -108,15 +108,15 @@ async function measureLarge(ctx, s) {
       ctx.problems.push(`${s.def.label}: DELETE /uploads/:id answered ${del.status ?? del.message} (expected 204)`);
     for (const f of fresh) s.ledger.known.delete(f.path);
   } else {
-    await freeBaselineDisk(s, fresh);
+    await freeBaselineDisk(s);
   }
   return `${fmt(r.mbps, 0)} MB/s, RSS +${fmt((memory.peak - memory.start) / MiB, 0)} MiB (peak ${fmt(memory.peak / MiB, 0)} MiB)${check.lost ? ', DATA MISSING' : ''}${ok ? '' : `, HTTP ${r.status}`}`;
 }
 
 async function measureMany(ctx, s, size, connections, run) {
   const r = await uploadLoad(ctx, s, { size, connections, durationS: ctx.config.durationS });
-  const { check, fresh } = await verify(s, { acked: r.acked, size, inFlight: connections });
-  await freeBaselineDisk(s, fresh);
+  const { check } = await verify(s, { acked: r.acked, size, inFlight: connections });
+  await freeBaselineDisk(s);
   record(s, `many:${size}:${connections}`, { ...r, run }); // the run pairs it with the other servers' (report-view)
   if (r.non2xx) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.non2xx} answers ≥ 400`);
   if (r.errors) s.integrity.notes.push(`${formatSize(size)} c=${connections}: ${r.errors} request errors (${r.timeouts} timeouts)`);

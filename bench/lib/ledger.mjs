@@ -1,6 +1,6 @@
 // What each server actually put on disk. Only `<UPLOAD_DIR>/files/` is read, recursively (the
 // service shards into subdirectories); the file layout below it is not relied on otherwise.
-import { readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const TEMP = /\.(tmp|part)$/;
@@ -59,9 +59,22 @@ export class DiskLedger {
     return count;
   }
 
-  async remove(path) {
-    await rm(path, { force: true });
-    this.known.delete(path);
+  /**
+   * Removes every file with the directory that held them, and puts an empty one in its place (a
+   * server that writes `<dir>/<name>` goes on writing there). On ext4 a directory that once held
+   * tens of thousands of files stays that large when they are deleted one by one, and each file
+   * made in it afterwards costs more: after 25,000 files made and deleted in its directory,
+   * nest-floor took 700-900 instead of 440-480 µs of CPU per 4 KiB upload.
+   */
+  async renew() {
+    const old = `${this.filesDir}.old`;
+    await rm(old, { recursive: true, force: true });
+    await rename(this.filesDir, old).catch((err) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await mkdir(this.filesDir, { recursive: true });
+    await rm(old, { recursive: true, force: true });
+    this.known.clear();
   }
 }
 

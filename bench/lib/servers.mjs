@@ -225,10 +225,11 @@ export async function verify(s, { acked, size, inFlight }) {
 }
 
 /**
- * Baselines' files are deleted once counted: at full speed they write tens of GB per full run.
+ * Baselines' files are deleted once counted (at full speed they write tens of GB per full run), with
+ * their directory: each measurement of a baseline starts on a new, empty one (see `DiskLedger.renew`).
  * The service's stay (its records point at them); only its large uploads are deleted, via the API.
  */
-export async function freeBaselineDisk(s, fresh) {
+export async function freeBaselineDisk(s) {
   if (s.def.kind !== 'baseline') return;
-  for (const f of fresh) await s.ledger.remove(f.path);
+  await s.ledger.renew();
 }

@@ -1,6 +1,6 @@
 // Tests of the bench harness itself (not of the service): `node --test bench/test/`.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -182,6 +182,27 @@ describe('data check', () => {
     );
     assert.equal(r.temp.length, 1);
     assert.deepEqual((await new DiskLedger(join(tmp, 'nowhere')).scanNew()).fresh, []);
+  });
+
+  it('renews the directory: its files are gone with it, a new empty one takes its place, newer files count', async () => {
+    const dir = join(tmp, 'renewed', 'files');
+    mkdirSync(join(dir, 'ab'), { recursive: true });
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `f${i}`), 'x');
+    writeFileSync(join(dir, 'ab', 'two'), 'yy');
+    const ledger = new DiskLedger(dir);
+    assert.equal((await ledger.scanNew()).fresh.length, 51);
+    const before = statSync(dir).ino;
+    await ledger.renew();
+    assert.deepEqual(readdirSync(dir), []);
+    assert.notEqual(statSync(dir).ino, before); // a new directory, not the old one emptied
+    assert.deepEqual(readdirSync(join(tmp, 'renewed')), ['files']); // the old one is removed
+    writeFileSync(join(dir, 'f0'), 'zzz'); // a name seen before counts again
+    assert.deepEqual(
+      (await ledger.scanNew()).fresh.map((f) => f.size),
+      [3],
+    );
+    await new DiskLedger(join(tmp, 'renewed', 'absent')).renew();
+    assert.ok(existsSync(join(tmp, 'renewed', 'absent')));
   });
 
   it('primes with what is there, unstat-ed, and then counts only newer files', async () => {
