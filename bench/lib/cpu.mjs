@@ -47,15 +47,9 @@ function readStat(entry) {
   }
 }
 
-/** utime and stime of `pid` in clock ticks; undefined once the process is gone. */
-export function readCpuSplit(pid) {
-  const text = readStat(pid);
-  return text === undefined ? undefined : parseStatTicks(text);
-}
-
-/** utime and stime of one thread (`tid`) of `pid`, in clock ticks; undefined once it is gone. */
-export function readThreadCpuSplit(pid, tid) {
-  const text = readStat(`${pid}/task/${tid}`);
+/** utime and stime of `pid` (all its threads), or of its thread `tid` alone, in clock ticks; undefined once gone. */
+export function readCpuSplit(pid, tid) {
+  const text = readStat(tid === undefined ? pid : `${pid}/task/${tid}`);
   return text === undefined ? undefined : parseStatTicks(text);
 }
 
@@ -80,10 +74,10 @@ export function readCpuTicks(pid) {
  */
 export function cpuMeter(pid) {
   const start = readCpuSplit(pid);
-  const mainStart = readThreadCpuSplit(pid, pid);
+  const mainStart = readCpuSplit(pid, pid);
   const split = () => {
     const now = readCpuSplit(pid);
-    const mainNow = readThreadCpuSplit(pid, pid);
+    const mainNow = readCpuSplit(pid, pid);
     if (!start || !now || !mainStart || !mainNow) return undefined;
     const hz = clockTicksPerSecond();
     const mainTicks = mainNow.user + mainNow.system - mainStart.user - mainStart.system;
