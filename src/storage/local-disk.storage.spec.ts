@@ -34,6 +34,15 @@ describe('LocalDiskStorage', () => {
     expect(await readFile(storage.pathOf(KEY))).toEqual(bytes);
   });
 
+  it('adopts by one rename without durability: the source is gone, the key holds the bytes, a repeat counts as done', async () => {
+    const quick = new LocalDiskStorage(join(root, 'files'), false);
+    const source = await staged();
+    await expect(quick.adopt(KEY, source, expected)).resolves.toBe(true);
+    expect(existsSync(source)).toBe(false);
+    expect(await readFile(quick.pathOf(KEY))).toEqual(bytes);
+    await expect(quick.adopt(KEY, source, expected)).resolves.toBe(true);
+  });
+
   it('treats a second adopt after a completed move as done, but not when the key holds other bytes', async () => {
     const source = await staged();
     await storage.adopt(KEY, source, expected);

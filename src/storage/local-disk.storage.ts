@@ -134,16 +134,18 @@ export class LocalDiskStorage implements StorageBackend {
     const shard = this.shardOf(key);
     try {
       await this.ensureDir(shard);
-      // A link, then the staged name goes only once the new one is durable: a rename changes two
-      // directories whose syncs persist separately, and a sync of staging/ by a concurrent upload
-      // could persist the removal before the shard's sync persisted the addition.
-      await this.placeInto(sourcePath, key, link).catch(async (err: unknown) => {
+      // Durable: a link, then the staged name goes only once the new one is durable. A rename changes
+      // two directories whose syncs persist separately, and a sync of staging/ by a concurrent upload
+      // could persist the removal before the shard's sync persisted the addition. Without durability
+      // nothing is synced, so one rename does it (a trip to the thread pool fewer per upload).
+      await this.placeInto(sourcePath, key, this.durable ? link : rename).catch(async (err: unknown) => {
         // ENOENT: an earlier attempt placed it and removed the source, then stopped short. EEXIST: an
         // earlier attempt placed it, or a power loss kept both names of the file.
         if (!(isNotFound(err) || (err as NodeJS.ErrnoException).code === 'EEXIST') || !(await this.holds(key, expected))) throw err;
       });
+      if (!this.durable) return true;
       // The bytes were made durable when staged; only the new directory entry needs syncing.
-      if (this.durable) await syncDir(shard);
+      await syncDir(shard);
       await removeFile(sourcePath);
       return true;
     } catch (err) {
