@@ -18,7 +18,10 @@ export class StowageExpressAdapter extends ExpressAdapter {
   override initHttpServer(options: NestApplicationOptions): void {
     // What only Nest's own server sets up (HTTPS, its shutdown options) is left to it.
     if (options?.httpsOptions || options?.return503OnClosing || options?.forceCloseConnections) super.initHttpServer(options);
-    else this.setHttpServer(createServer(expressShapedClasses(this.getInstance<Express>()), this.getInstance<Express>()));
+    else {
+      const app = this.getInstance<Express>();
+      this.setHttpServer(createServer(expressShapedClasses(app), app));
+    }
     const server = this.getHttpServer() as Server;
     server.on('connection', (socket: Socket) => {
       this.unused.add(socket);
