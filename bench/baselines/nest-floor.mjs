@@ -4,10 +4,14 @@
 // background work. It shows what the framework costs before Stowage does anything, so the gap
 // between raw-stream and the service can be split into framework and service.
 //
-// Env: PORT, UPLOAD_DIR (files land in <UPLOAD_DIR>/files/<random name>).
+// Env: PORT, UPLOAD_DIR (files land in <UPLOAD_DIR>/files/<random name>). With FLOOR_DURABILITY=fsync,
+// the least such an app must add before its 202 can mean "on disk": an fsync of the file, then of
+// its directory (`nest-floor@FLOOR_DURABILITY=fsync` in bench/ab.mjs). Without it,
+// the plain floor, which the targets compare with.
 // GET /health answers { pending: 0 }: nothing happens after the 202.
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Controller, Get, HttpCode, Module, Post, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -21,9 +25,24 @@ const filesDir = join(root, 'files');
 mkdirSync(filesDir, { recursive: true });
 
 // Plain JavaScript has no decorator syntax here: the decorators are applied by hand, as tsc would.
+const durable = process.env.FLOOR_DURABILITY === 'fsync';
+
+async function fsyncPath(path) {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 class UploadsController {
   upload(file) {
-    return { id: file.filename, status: 'stored', size: file.size };
+    const reply = { id: file.filename, status: 'stored', size: file.size };
+    if (!durable) return reply;
+    return fsyncPath(file.path)
+      .then(() => fsyncPath(filesDir))
+      .then(() => reply);
   }
 }
 const method = (name) => Object.getOwnPropertyDescriptor(UploadsController.prototype, name);

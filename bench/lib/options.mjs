@@ -23,6 +23,16 @@ export const SERVERS = [
   { key: 'raw-stream', label: 'raw-stream', kind: 'baseline', script: 'bench/baselines/raw-stream.mjs', env: {} },
   { key: 'naive', label: 'naive', kind: 'baseline', script: 'bench/baselines/naive.mjs', env: {} },
   { key: 'nest-floor', label: 'nest-floor', kind: 'baseline', script: 'bench/baselines/nest-floor.mjs', env: {} },
+  // nest-floor plus an fsync of each file and its directory before the 202, only at the target
+  // figures: what that durability alone costs a Nest app, next to what the service's costs.
+  {
+    key: 'nest-floor-fsync',
+    label: 'nest-floor (fsync)',
+    kind: 'baseline',
+    script: 'bench/baselines/nest-floor.mjs',
+    env: { FLOOR_DURABILITY: 'fsync' },
+    onlyAtTargetFigures: true,
+  },
   { key: 'service', label: 'service (fsync)', kind: 'service', script: SERVICE_ENTRY, env: { DURABILITY: 'fsync' } },
   // Second instance, only for the durability comparison (the target figures) and 202→stored.
   { key: 'service-none', label: 'service (none)', kind: 'service', script: SERVICE_ENTRY, env: { DURABILITY: 'none' } },
@@ -37,7 +47,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --large-size SIZE    size of the single large upload (default 1GiB, quick 64MiB)
   --scale-records N    stored uploads seeded for the scale figures (default 1000000, quick 20000),
                        each figure compared with the same one at 1000
-  --servers LIST       comma-separated subset of: raw-stream,naive,nest-floor,service (default all)
+  --servers LIST       comma-separated subset of: raw-stream,naive,nest-floor,service (default all);
+                       service brings its DURABILITY=none instance along, nest-floor its fsync variant
   --figures LIST       comma-separated subset of the figure groups (default all):
                          large      one large upload: MB/s and RSS growth; idle RSS after warm-up
                          many       wrk, 4 KiB/64 KiB/1 MiB at c=1 and c=32: req/s, latency, CPU
@@ -111,7 +122,8 @@ function pickServers(text) {
   const unknown = names.filter((n) => !['raw-stream', 'naive', 'nest-floor', 'service'].includes(n));
   if (unknown.length || names.length === 0)
     throw new UsageError(`--servers: unknown ${unknown.join(', ') || '(empty list)'}; use raw-stream,naive,nest-floor,service`);
-  return SERVERS.filter((s) => names.includes(s.key) || (s.key === 'service-none' && names.includes('service')));
+  const alsoWith = { 'service-none': 'service', 'nest-floor-fsync': 'nest-floor' };
+  return SERVERS.filter((s) => names.includes(s.key) || names.includes(alsoWith[s.key]));
 }
 
 function pickFigures(text) {

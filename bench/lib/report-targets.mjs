@@ -7,6 +7,7 @@ import { ms, num, ratio } from './report-format.mjs';
 import { formatSize } from './stats.mjs';
 
 const MiB = 1024 ** 2;
+const NEST = 'nest-floor';
 const count = (n) => n.toLocaleString('en-US');
 const signed = (n, digits = 0) => `${n >= 0 ? '+' : ''}${num(n, digits)}`;
 const finite = (...xs) => xs.every((x) => typeof x === 'number' && Number.isFinite(x));
@@ -18,7 +19,6 @@ const finite = (...xs) => xs.every((x) => typeof x === 'number' && Number.isFini
 export function targetRows(v) {
   const { config } = v;
   const rows = [];
-  const NEST = 'nest-floor';
   const RAW = 'raw-stream';
 
   /**
@@ -188,4 +188,32 @@ export function targetRows(v) {
     },
   );
   return rows;
+}
+
+/**
+ * The fsync rows in context: nest-floor (fsync) is nest-floor with an fsync of each file and of its
+ * directory before its 202, the least a Nest app adds so that a 202 means "on disk". One sentence
+ * per target figure where both it and the service were measured, or undefined when none was.
+ * @param v the report view (report-view.mjs)
+ */
+export function durableFloorNote(v) {
+  const FLOOR = 'nest-floor-fsync';
+  if (!v.ran('many') || !v.rankable(FLOOR) || !v.rankable(NEST)) return undefined;
+  const parts = [];
+  for (const { size, concurrency: c } of v.config.durabilityFigures ?? []) {
+    const floor = v.many(FLOOR, size, c);
+    if (!floor.runs) continue;
+    const part = [
+      `at ${formatSize(size)} c=${c} it made ${num(floor.rps, 0)} req/s, ${ratio(v.manyRatio(FLOOR, NEST, size, c, 'rps'))} nest-floor's`,
+      `at ${ratio(v.manyRatio(FLOOR, NEST, size, c, 'cpuPerUploadMs'))} its CPU per upload`,
+    ].join(' ');
+    const service = v.rankable('service') && v.many('service', size, c).runs > 0;
+    parts.push(
+      service
+        ? `${part}; the service with DURABILITY=fsync made ${ratio(v.manyRatio('service', FLOOR, size, c, 'rps'))} its req/s at ${ratio(v.manyRatio('service', FLOOR, size, c, 'cpuPerUploadMs'))} its CPU per upload`
+        : part,
+    );
+  }
+  if (!parts.length) return undefined;
+  return `What the fsync alone costs: nest-floor (fsync), the same app with an fsync of each file and of its directory before the 202 (the least that makes a 202 mean "on disk"), measured in the same runs: ${parts.join('; ')}. Ratios are run by run, as above.`;
 }

@@ -36,7 +36,7 @@ export function reportView(results) {
   const rankable = (key) => measured(key) && !flagged(key);
   // Results saved before `--figures` existed have no list: they measured every group.
   const ran = (group) => !config.figures || config.figures.includes(group);
-  const order = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none'].filter((k) => servers[k]);
+  const order = ['raw-stream', 'naive', 'nest-floor', 'nest-floor-fsync', 'service', 'service-none'].filter((k) => servers[k]);
 
   // Growth is taken run by run, then the median: not the difference of two medians.
   const largeRuns = (k) => servers[k].figures.large?.map((r) => ({ ...r, growth: r.peakRss - r.startRss }));

@@ -8,7 +8,7 @@ import { ms, num, ratio, table, withRange } from './report-format.mjs';
 import { METHOD } from './report-method.mjs';
 import { scaleSection } from './report-scale.mjs';
 import { tusSection } from './report-tus.mjs';
-import { targetRows } from './report-targets.mjs';
+import { durableFloorNote, targetRows } from './report-targets.mjs';
 import { reportView } from './report-view.mjs';
 import { formatSize } from './stats.mjs';
 
@@ -70,6 +70,8 @@ export function renderMarkdown(results, { note } = {}) {
     `Goals are read as follows. The p99 and CPU goals apply to the same figures as the req/s goals, in both durability modes. Server CPU per upload is the server process's CPU time (all its threads) from the start of the load until it has stored everything, divided by the uploads acknowledged. "Idle RSS" is the service with DURABILITY=fsync. Sweep memory is judged on anonymous RSS (see the scale section); total RSS is shown there too.${machine.fsyncStart === undefined ? '' : ` With DURABILITY=fsync every upload costs the disk at least one fsync of its file before the 202, and nest-floor makes none: the Machine table gives how many 4 KiB files this disk made durable per second (${num(machine.fsyncStart, 0)} at the start), which bounds the fsync req/s rows whatever the CPU.`}${config.quick ? ' Quick mode: one short run, so these marks are indicative only.' : ''}`,
   );
   out.push('');
+  const durableFloor = durableFloorNote(v);
+  if (durableFloor) out.push(durableFloor, '');
 
   /** A figure group's section: its tables, or a note when the run skipped the group. */
   const section = (group, heading, body) => {
@@ -81,7 +83,8 @@ export function renderMarkdown(results, { note } = {}) {
   // Large upload and idle memory ------------------------------------------------------------------
   section('large', `## One large upload (${largeLabel}) and idle memory`, () => {
     const rows = order
-      .filter((k) => k !== 'service-none' || servers[k].figures.large?.length)
+      // The second instances are measured at the target figures only.
+      .filter((k) => !['service-none', 'nest-floor-fsync'].includes(k) || servers[k].figures.large?.length)
       .map((k) => {
         const l = v.large[k];
         const growth = l.growth / MiB;
@@ -103,7 +106,7 @@ export function renderMarkdown(results, { note } = {}) {
     const minusNest = (m, k) =>
       k === NEST ? '0' : m[NEST]?.runs ? `${m[k].rss >= m[NEST].rss ? '+' : ''}${num((m[k].rss - m[NEST].rss) / MiB, 0)}` : '—';
     const idleRows = order
-      .filter((k) => v.idle[k].runs > 0)
+      .filter((k) => v.idle[k].runs > 0 && k !== 'nest-floor-fsync') // nest-floor's own program
       .map((k) => {
         const i = v.idle[k];
         const l = v.idleLater[k];

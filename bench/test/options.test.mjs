@@ -125,13 +125,23 @@ describe('options: the rest', () => {
     );
   });
 
+  it('--servers nest-floor brings its fsync variant along', () => {
+    const servers = parse('--servers', 'nest-floor').servers;
+    assert.deepEqual(
+      servers.map((s) => s.key),
+      ['nest-floor', 'nest-floor-fsync'],
+    );
+    assert.equal(servers[1].script, servers[0].script);
+    assert.deepEqual(servers[1].env, { FLOOR_DURABILITY: 'fsync' });
+  });
+
   it('--help asks for the usage text only', () => {
     assert.deepEqual(parse('-h'), { help: true });
   });
 });
 
 describe('plan', () => {
-  const keys = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none'];
+  const keys = ['raw-stream', 'naive', 'nest-floor', 'service', 'service-none', 'nest-floor-fsync'];
   const plan = (...argv) => {
     const { config, servers } = parse('--quick', ...argv);
     return buildPlan(
@@ -166,7 +176,7 @@ describe('plan', () => {
     assert.ok(tasks.every((t) => t.group === 'large'));
   });
 
-  it('adds DURABILITY=none to the target figures only (4 KiB and 64 KiB at c=32)', () => {
+  it('adds DURABILITY=none and nest-floor (fsync) to the target figures only (4 KiB and 64 KiB at c=32)', () => {
     const { config, servers } = parse('--figures', 'many', '--runs', '1');
     const tasks = buildPlan(
       config,
@@ -176,8 +186,12 @@ describe('plan', () => {
       tasks.filter((t) => t.key === 'service-none').map((t) => t.label),
       ['4 KiB c=32', '64 KiB c=32'],
     );
-    assert.equal(tasks.length, 3 * 2 * 4 + 2); // sizes × concurrencies × servers, plus DURABILITY=none twice
-    assert.equal(plan('--figures', 'many').length, 3 * 1 * 4 + 2); // quick: c=32 only
+    assert.deepEqual(
+      tasks.filter((t) => t.key === 'nest-floor-fsync').map((t) => t.label),
+      ['4 KiB c=32', '64 KiB c=32'],
+    );
+    assert.equal(tasks.length, 3 * 2 * 4 + 2 * 2); // sizes × concurrencies × servers, plus the two variants twice
+    assert.equal(plan('--figures', 'many').length, 3 * 1 * 4 + 2 * 2); // quick: c=32 only
   });
 
   it('needs no baseline for 202 → stored, and no server at all for scale-out alone', () => {
