@@ -4,10 +4,10 @@
 // background work. It shows what the framework costs before Stowage does anything, so the gap
 // between raw-stream and the service can be split into framework and service.
 //
-// Env: PORT, UPLOAD_DIR (files land in <UPLOAD_DIR>/files/<random name>). With FLOOR_DURABILITY=fsync,
-// the least such an app must add before its 202 can mean "on disk": an fsync of the file, then of
-// its directory (`nest-floor@FLOOR_DURABILITY=fsync` in bench/ab.mjs). Without it,
-// the plain floor, which the targets compare with.
+// Env: PORT, UPLOAD_DIR (files land in <UPLOAD_DIR>/files/<random name>). FLOOR_DURABILITY=fsync
+// adds the least such an app needs before its 202 can mean "on disk": an fsync of the file, then of
+// its directory (the bench's "nest-floor (fsync)"; `nest-floor@FLOOR_DURABILITY=fsync` in
+// bench/ab.mjs). The targets compare with the plain floor.
 // GET /health answers { pending: 0 }: nothing happens after the 202.
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
@@ -24,7 +24,6 @@ if (!root) throw new Error('UPLOAD_DIR is required');
 const filesDir = join(root, 'files');
 mkdirSync(filesDir, { recursive: true });
 
-// Plain JavaScript has no decorator syntax here: the decorators are applied by hand, as tsc would.
 const durable = process.env.FLOOR_DURABILITY === 'fsync';
 
 async function fsyncPath(path) {
@@ -36,6 +35,7 @@ async function fsyncPath(path) {
   }
 }
 
+// Plain JavaScript has no decorator syntax here: the decorators are applied by hand, as tsc would.
 class UploadsController {
   upload(file) {
     const reply = { id: file.filename, status: 'stored', size: file.size };
