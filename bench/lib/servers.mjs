@@ -225,8 +225,9 @@ export async function verify(s, { acked, size, inFlight }) {
 }
 
 /**
- * Baselines' files are deleted once counted (at full speed they write tens of GB per full run), with
- * their directory: each measurement of a baseline starts on a new, empty one (see `DiskLedger.renew`).
+ * Baselines' files are emptied once counted (at full speed they write tens of GB per full run), and
+ * set aside with their directory: each measurement of a baseline starts on a new, empty one (see
+ * `DiskLedger.renew`).
  * The service's stay (its records point at them); only its large uploads are deleted, via the API.
  */
 export async function freeBaselineDisk(s) {

@@ -184,7 +184,7 @@ describe('data check', () => {
     assert.deepEqual((await new DiskLedger(join(tmp, 'nowhere')).scanNew()).fresh, []);
   });
 
-  it('renews the directory: its files are gone with it, a new empty one takes its place, newer files count', async () => {
+  it('renews the directory: set aside with its files emptied (not deleted), a new empty one in its place, newer files count', async () => {
     const dir = join(tmp, 'renewed', 'files');
     mkdirSync(join(dir, 'ab'), { recursive: true });
     for (let i = 0; i < 50; i++) writeFileSync(join(dir, `f${i}`), 'x');
@@ -195,12 +195,19 @@ describe('data check', () => {
     await ledger.renew();
     assert.deepEqual(readdirSync(dir), []);
     assert.notEqual(statSync(dir).ino, before); // a new directory, not the old one emptied
-    assert.deepEqual(readdirSync(join(tmp, 'renewed')), ['files']); // the old one is removed
+    // The old one is set aside, every file in it emptied but still there (see DiskLedger.renew).
+    assert.deepEqual(readdirSync(join(tmp, 'renewed')).sort(), ['files', 'files.1']);
+    const aside = join(tmp, 'renewed', 'files.1');
+    assert.equal(readdirSync(aside).length, 51);
+    assert.equal(statSync(join(aside, 'f7')).size, 0);
+    assert.equal(statSync(join(aside, 'ab', 'two')).size, 0);
     writeFileSync(join(dir, 'f0'), 'zzz'); // a name seen before counts again
     assert.deepEqual(
       (await ledger.scanNew()).fresh.map((f) => f.size),
       [3],
     );
+    await ledger.renew();
+    assert.deepEqual(readdirSync(join(tmp, 'renewed')).sort(), ['files', 'files.1', 'files.2']);
     await new DiskLedger(join(tmp, 'renewed', 'absent')).renew();
     assert.ok(existsSync(join(tmp, 'renewed', 'absent')));
   });
