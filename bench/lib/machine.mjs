@@ -167,11 +167,13 @@ export function machineSection(machine, elapsedS) {
       ],
     ),
   ];
-  const busy = Math.max(machine.loadStart?.[0] ?? 0, machine.loadEnd?.[0] ?? 0, machine.loadEnd?.[1] ?? 0) > machine.cores * 0.75;
+  // Judged on the load before the run only: by its end the load average is the bench's own (its
+  // servers, wrk, and on Linux every thread waiting on the disk), whatever else ran.
+  const busy = Math.max(machine.loadStart?.[0] ?? 0, machine.loadStart?.[1] ?? 0) > machine.cores * 0.75;
   if (busy) {
     lines.push(
       '',
-      '> **The machine was busy with other work during this run** (load average near or above the core count): absolute figures are noisy; ratios between servers, measured interleaved in the same run, hold up better.',
+      '> **The machine was busy with other work when this run began** (load average over the last 1 or 5 minutes near or above the core count; Linux counts threads waiting on the disk too): absolute figures are noisy; ratios between servers, measured interleaved in the same run, hold up better.',
     );
   }
   lines.push('');

@@ -388,6 +388,14 @@ describe('report: sections', () => {
     assert.ok(!renderMarkdown(results()).includes('Kernel CPU to create one file'));
   });
 
+  it('flags a machine busy before the run, not the load the run itself made', () => {
+    const r = results(); // load 0 before, 1 after, on 2 cores
+    r.machine.loadEnd = [3, 2.5, 2];
+    assert.doesNotMatch(renderMarkdown(r), /busy with other work/);
+    r.machine.loadStart = [0.2, 1.8, 1];
+    assert.match(renderMarkdown(r), /The machine was busy with other work when this run began/);
+  });
+
   it('can carry a note, e.g. that a run was made on a busy machine', () => {
     assert.match(renderMarkdown(results(), { note: 'Development run.' }), /^> \*\*Development run\.\*\*$/m);
   });
