@@ -71,7 +71,9 @@ const ACCEPTED_EXAMPLE = {
   message: 'File upload started',
 };
 const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
-const validInput = new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
+/** Query strings and forms: typed, and a field the DTO does not name is an error. */
+const VALIDATION = { transform: true, whitelist: true, forbidNonWhitelisted: true };
+const validInput = new ValidationPipe(VALIDATION);
 
 /**
  * The upload form's validation, which a form with no field besides the file (`curl -F file=@x`, the
@@ -83,7 +85,7 @@ class UploadFormPipe extends ValidationPipe {
     return isEmptyForm(value) ? new UploadFormDto() : super.transform(value, metadata);
   }
 }
-const validForm = new UploadFormPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
+const validForm = new UploadFormPipe(VALIDATION);
 
 function isEmptyForm(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
