@@ -5,6 +5,7 @@
 import { runScaleOut } from '../scale-out.mjs';
 import { cpuMeter } from './cpu.mjs';
 import { runLoad } from './load.mjs';
+import { COMPANIONS } from './options.mjs';
 import { readMemory, sampleMemory } from './proc.mjs';
 import { freeBaselineDisk, settle, verify } from './servers.mjs';
 import { formatSize, median } from './stats.mjs';
@@ -170,7 +171,7 @@ export function buildPlan(config, keys) {
     for (const size of config.sizes) {
       for (const c of config.concurrencies) {
         const keys = [...main];
-        if (isDurabilityFigure(config, size, c)) keys.push(...['nest-floor-fsync', 'service-none'].filter(has));
+        if (isDurabilityFigure(config, size, c)) keys.push(...COMPANIONS.filter(has));
         add('many', `${formatSize(size)} c=${c}`, keys, (ctx, s, run) => measureMany(ctx, s, size, c, run));
       }
     }

@@ -5,6 +5,7 @@ import { renderScaleOut } from '../scale-out.mjs';
 import { s3Section } from './report-s3.mjs';
 import { machineSection } from './machine.mjs';
 import { ms, num, ratio, table, withRange } from './report-format.mjs';
+import { COMPANIONS } from './options.mjs';
 import { METHOD } from './report-method.mjs';
 import { scaleSection } from './report-scale.mjs';
 import { tusSection } from './report-tus.mjs';
@@ -83,8 +84,8 @@ export function renderMarkdown(results, { note } = {}) {
   // Large upload and idle memory ------------------------------------------------------------------
   section('large', `## One large upload (${largeLabel}) and idle memory`, () => {
     const rows = order
-      // The second instances are measured at the target figures only.
-      .filter((k) => !['service-none', 'nest-floor-fsync'].includes(k) || servers[k].figures.large?.length)
+      // A companion has a row only where it was measured (nest-floor (fsync) never is here).
+      .filter((k) => !COMPANIONS.includes(k) || servers[k].figures.large?.length)
       .map((k) => {
         const l = v.large[k];
         const growth = l.growth / MiB;
